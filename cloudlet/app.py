@@ -1,0 +1,118 @@
+"""Build the ASGI application: routes of every API group, error handlers, and the runtime they share."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import warnings
+from collections.abc import AsyncIterator
+from typing import Any
+
+import structlog
+from litestar import Litestar, Request, get
+from litestar.di import Provide
+from litestar.exceptions import LitestarDeprecationWarning
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+
+from cloudlet import __version__
+from cloudlet.config import Settings
+from cloudlet.core import migrate
+from cloudlet.core.auth import Principal, authenticate
+from cloudlet.core.db import Database
+from cloudlet.core.http import EXCEPTION_HANDLERS, GcoreFrontDoor, json_response
+from cloudlet.core.logging import configure_logging
+from cloudlet.runtime import Runtime, build_runtime
+
+log = structlog.get_logger()
+
+
+async def prepare_database(runtime: Runtime) -> str | None:
+    """Migrate, seed and make sure the admin key exists; returns a newly generated admin token, if any."""
+    from cloudlet.admin import service as admin_service
+    from cloudlet.seed import seed_if_empty
+
+    settings = runtime.settings
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    await migrate.upgrade(settings.effective_database_url)
+    async with runtime.db.transaction() as conn:
+        await seed_if_empty(conn)
+        return await admin_service.ensure_admin_key(conn, settings)
+
+
+async def provide_runtime(request: Request[Any, Any, Any]) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
+    runtime: Runtime = request.app.state.runtime
+    async with runtime.db.read() as conn:
+        return await authenticate(conn, request.headers.get("authorization"))
+
+
+def _route_handlers() -> list[Any]:
+    from cloudlet.admin.endpoints import routes as admin_routes
+    from cloudlet.flavors.endpoints import routes as flavor_routes
+    from cloudlet.images.endpoints import routes as image_routes
+    from cloudlet.instances.endpoints import routes as instance_routes
+    from cloudlet.projects.endpoints import routes as project_routes
+    from cloudlet.quotas.endpoints import routes as quota_routes
+    from cloudlet.regions.endpoints import routes as region_routes
+    from cloudlet.ssh_keys.endpoints import routes as ssh_key_routes
+    from cloudlet.tasks.endpoints import routes as task_routes
+    from cloudlet.volumes.endpoints import routes as volume_routes
+
+    return [
+        *instance_routes, *task_routes, *flavor_routes, *image_routes, *region_routes, *project_routes,
+        *volume_routes, *quota_routes, *ssh_key_routes, *admin_routes, openapi_json,
+    ]
+
+
+@get("/openapi.json", include_in_schema=False, sync_to_thread=False)
+def openapi_json(request: Request[Any, Any, Any]) -> Any:
+    return json_response(request.app.openapi_schema.to_schema())
+
+
+def create_app(settings: Settings | None = None, *, run_workers: bool = True) -> Any:
+    """The ASGI app: Litestar behind ``GcoreFrontDoor`` (``/cloud`` prefix, request ids)."""
+    # Litestar 2.2x warns that inferred path/query parameters go away in 3.0; cloudlet pins litestar<3.
+    warnings.filterwarnings("ignore", category=LitestarDeprecationWarning)
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+    runtime = build_runtime(settings, run_workers=run_workers)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        token = await prepare_database(runtime)
+        if token:
+            print(f"cloudlet: admin API key (also in {settings.data_dir / 'admin-api-key'}): {token}", flush=True)
+        if runtime.run_workers:
+            await runtime.engine.start(recover_all=settings.is_sqlite)
+        # Objects made at start-up live for the whole process: keep the collector off them.
+        gc.collect()
+        gc.freeze()
+        try:
+            yield
+        finally:
+            if runtime.run_workers:
+                await runtime.engine.stop()
+            await runtime.db.dispose()
+
+    app = Litestar(
+        route_handlers=_route_handlers(),
+        dependencies={"runtime": Provide(provide_runtime), "principal": Provide(provide_principal)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="cloudlet",
+            version=__version__,
+            description="A self-hostable cloud Instances service, wire-compatible with the Gcore Cloud API. "
+            "Every path is also served under /cloud.",
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+        ),
+        debug=False,
+    )
+    app.state.runtime = runtime
+    return GcoreFrontDoor(app)

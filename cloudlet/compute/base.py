@@ -1,0 +1,145 @@
+"""The compute driver protocol: what cloudlet asks of a hypervisor, and nothing more.
+
+A driver receives plain data (``InstanceSpec``) and a ``StepContext``; it never sees a database
+session or a table row, and it raises only ``DriverError`` subclasses. Verbs are idempotent where
+a resumed task may call them twice: ``create`` of an existing guest and ``delete`` of a missing
+one both succeed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+__all__ = [
+    "Capability", "ComputeDriver", "DiskSpec", "DriverError", "DriverInfo", "DriverNotFound",
+    "DriverTimeout", "DriverUnavailable", "HostInfo", "InstanceSpec", "NicSpec", "NoValidHost",
+    "PowerState", "StepContext",
+]
+
+
+class Capability:
+    """Names of optional features; callers test these, never the driver's type."""
+
+    SUSPEND = "suspend"
+    RESIZE = "resize"
+    HOT_PLUG_NIC = "hot_plug_nic"
+    SERIAL_CONSOLE = "serial_console"
+    VNC_CONSOLE = "vnc_console"
+    METRICS = "metrics"
+
+
+class PowerState:
+    RUNNING = "running"
+    SHUTDOWN = "shutdown"
+    SUSPENDED = "suspended"
+    NOSTATE = "nostate"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DriverInfo:
+    name: str
+    version: str
+    capabilities: frozenset[str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class HostInfo:
+    name: str
+    vcpus: int
+    ram: int  # MiB
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DiskSpec:
+    volume_id: str
+    size: int  # GiB
+    boot_index: int | None
+    image_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NicSpec:
+    port_id: str
+    mac_address: str
+    network_id: str
+    ip_addresses: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class InstanceSpec:
+    id: str
+    name: str
+    host: str
+    vcpus: int
+    ram: int
+    os_type: str
+    disks: tuple[DiskSpec, ...] = ()
+    nics: tuple[NicSpec, ...] = ()
+    ssh_public_key: str | None = None
+    user_data: str | None = None
+    password: str | None = None
+    username: str | None = None
+
+
+ProgressFn = Callable[[str], Awaitable[None]]
+
+
+async def _no_progress(_: str) -> None:
+    return None
+
+
+@dataclasses.dataclass(slots=True)
+class StepContext:
+    """What a driver call may use besides its arguments: a way to report the Nova task_state it is in."""
+
+    progress: ProgressFn = _no_progress
+
+
+class DriverError(Exception):
+    """A driver operation failed; the message is shown to the user as the task's ``error``."""
+
+
+class DriverNotFound(DriverError):
+    """The guest does not exist on the host."""
+
+
+class DriverUnavailable(DriverError):
+    """The hypervisor cannot be reached or cannot do this now."""
+
+
+class DriverTimeout(DriverError):
+    """The operation did not finish in time."""
+
+
+class NoValidHost(DriverError):
+    """No host can take the instance (capacity or placement policy)."""
+
+
+class ComputeDriver(Protocol):
+    def info(self) -> DriverInfo: ...
+
+    def hosts(self) -> list[HostInfo]: ...
+
+    async def create(self, spec: InstanceSpec, step: StepContext) -> None: ...
+
+    async def delete(self, instance_id: str, host: str, step: StepContext) -> None: ...
+
+    async def start(self, instance_id: str, host: str, step: StepContext) -> None: ...
+
+    async def stop(self, instance_id: str, host: str, step: StepContext) -> None: ...
+
+    async def reboot(self, instance_id: str, host: str, *, hard: bool, step: StepContext) -> None: ...
+
+    async def suspend(self, instance_id: str, host: str, step: StepContext) -> None: ...
+
+    async def resume(self, instance_id: str, host: str, step: StepContext) -> None: ...
+
+    async def resize(self, spec: InstanceSpec, *, power_on: bool, step: StepContext) -> None: ...
+
+    async def attach_interface(self, instance_id: str, host: str, nic: NicSpec, step: StepContext) -> None: ...
+
+    async def detach_interface(self, instance_id: str, host: str, port_id: str, step: StepContext) -> None: ...
+
+    async def get_state(self, instance_id: str, host: str) -> str: ...

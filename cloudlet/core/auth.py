@@ -1,0 +1,77 @@
+"""Principals and API keys.
+
+A request authenticates with ``Authorization: APIKey <token>`` (scheme case-insensitive). Tokens are
+stored only as SHA-256 hashes; a token is shown once, when it is made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import secrets
+from typing import Literal
+
+import sqlalchemy as sa
+
+from litestar.di import NamedDependency
+
+from cloudlet.core.db import Conn
+from cloudlet.core.errors import AuthenticationError
+from cloudlet.models import api_keys
+
+Role = Literal["admin", "reseller", "client"]
+ROLES: tuple[Role, ...] = ("admin", "reseller", "client")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: one API key, with its role and the tenant it belongs to."""
+
+    key_id: int
+    role: Role
+    client_id: int | None = None
+    reseller_id: int | None = None
+
+    @property
+    def user_id(self) -> int:
+        return self.key_id
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "cl_" + secrets.token_urlsafe(32)
+
+
+def parse_authorization(header: str | None) -> str:
+    """Return the token of an ``APIKey <token>`` header, or raise 401."""
+    if not header:
+        raise AuthenticationError("Authentication credentials were not provided.")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "apikey" or not token:
+        raise AuthenticationError("Authentication credentials were not provided.")
+    return token
+
+
+async def authenticate(conn: Conn, header: str | None) -> Principal:
+    token = parse_authorization(header)
+    row = (
+        await conn.execute(
+            sa.select(api_keys.c.id, api_keys.c.role, api_keys.c.client_id, api_keys.c.reseller_id).where(
+                api_keys.c.token_hash == hash_token(token)
+            )
+        )
+    ).first()
+    if row is None:
+        raise AuthenticationError(f"Bad permanent token: {token[:6]}...")
+    return Principal(key_id=row.id, role=row.role, client_id=row.client_id, reseller_id=row.reseller_id)
+
+
+PrincipalDep = NamedDependency[Principal]

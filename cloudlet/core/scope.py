@@ -1,0 +1,61 @@
+"""Tenant scope: which project and region a request acts in, checked against the principal.
+
+Every tenant-owned query starts from a ``Scope``; a project the principal may not see answers
+404, exactly like one that does not exist.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sqlalchemy as sa
+
+from cloudlet.core.auth import Principal
+from cloudlet.core.db import Conn
+from cloudlet.core.errors import NotFoundError
+from cloudlet.models import clients, projects, regions
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Scope:
+    principal: Principal
+    project_id: int
+    region_id: int
+    client_id: int
+    region_name: str
+
+
+def visible_projects(principal: Principal) -> sa.ColumnElement[bool]:
+    """The condition on ``projects`` that keeps only what ``principal`` may see."""
+    not_deleted = projects.c.deleted_at.is_(None)
+    if principal.role == "admin":
+        return not_deleted
+    if principal.role == "reseller":
+        owned = sa.select(clients.c.id).where(clients.c.reseller_id == principal.reseller_id)
+        return sa.and_(not_deleted, projects.c.client_id.in_(owned.scalar_subquery()))
+    return sa.and_(not_deleted, projects.c.client_id == principal.client_id)
+
+
+async def get_region(conn: Conn, region_id: int) -> sa.Row | None:
+    return (await conn.execute(sa.select(regions).where(regions.c.id == region_id))).first()
+
+
+async def resolve_scope(conn: Conn, principal: Principal, project_id: int, region_id: int) -> Scope:
+    row = (
+        await conn.execute(
+            sa.select(projects.c.client_id, regions.c.display_name)
+            .select_from(projects.join(regions, regions.c.id == region_id))
+            .where(projects.c.id == project_id, visible_projects(principal))
+        )
+    ).first()
+    if row is None:
+        if await get_region(conn, region_id) is None:
+            raise NotFoundError(f"Region {region_id} could not be found")
+        raise NotFoundError(f"Project {project_id} could not be found")
+    return Scope(principal=principal, project_id=project_id, region_id=region_id, client_id=row.client_id,
+                 region_name=row.display_name)
+
+
+async def reseller_owns_client(conn: Conn, principal: Principal, client_id: int) -> bool:
+    reseller = await conn.scalar(sa.select(clients.c.reseller_id).where(clients.c.id == client_id))
+    return reseller is not None and reseller == principal.reseller_id

@@ -1,0 +1,269 @@
+"""SQL for instances and their tags. Every statement is scoped to one project and region."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+from typing import Any
+
+import sqlalchemy as sa
+
+from cloudlet.core.clock import utcnow
+from cloudlet.core.db import Conn
+from cloudlet.core.scope import Scope
+from cloudlet.core.sql import like_escape
+from cloudlet.instances.states import status_for
+from cloudlet.models import (
+    flavors,
+    instance_tags,
+    instances,
+    ip_allocations,
+    networks,
+    port_security_groups,
+    ports,
+    security_groups,
+)
+
+_REGEX_CHARS = re.compile(r"[\^$*+?\[\](){}|\\]")
+
+ORDERINGS = {
+    "created.asc": (instances.c.created_at.asc(), instances.c.id.asc()),
+    "created.desc": (instances.c.created_at.desc(), instances.c.id.desc()),
+    "name.asc": (instances.c.name.asc(), instances.c.id.asc()),
+    "name.desc": (instances.c.name.desc(), instances.c.id.desc()),
+    "status.asc": (instances.c.status.asc(), instances.c.created_at.desc(), instances.c.id.desc()),
+    "status.desc": (instances.c.status.desc(), instances.c.created_at.desc(), instances.c.id.desc()),
+}
+
+# What GET and list return: the instance row plus its flavor's catalog fields.
+_ROW = sa.select(
+    instances,
+    flavors.c.architecture.label("flavor_architecture"),
+    flavors.c.hardware_description.label("flavor_hardware_description"),
+).select_from(
+    instances.outerjoin(flavors, sa.and_(flavors.c.id == instances.c.flavor_id,
+                                         flavors.c.region_id == instances.c.region_id))
+)
+
+
+def _in_scope(scope: Scope) -> sa.ColumnElement[bool]:
+    return sa.and_(instances.c.project_id == scope.project_id, instances.c.region_id == scope.region_id)
+
+
+def text_match(column: Any, pattern: str) -> sa.ColumnElement[bool]:
+    """A pattern with regex characters is matched as a regex (Gcore: "MySQL regex"), anything else
+    as a case-insensitive substring."""
+    if _REGEX_CHARS.search(pattern):
+        try:
+            re.compile(pattern)
+        except re.error:
+            pass
+        else:
+            return column.regexp_match(pattern)
+    return column.ilike(f"%{like_escape(pattern)}%", escape="\\")
+
+
+@dataclasses.dataclass(slots=True)
+class InstanceFilters:
+    name: str | None = None
+    status: str | None = None
+    flavor_id: str | None = None
+    flavor_prefix: str | None = None
+    exclude_flavor_prefix: str | None = None
+    uuid: str | None = None
+    ip: str | None = None
+    exclude_secgroup: str | None = None
+    changes_since: dt.datetime | None = None
+    changes_before: dt.datetime | None = None
+    tag_key_values: dict[str, str] = dataclasses.field(default_factory=dict)
+    tag_values: list[str] = dataclasses.field(default_factory=list)
+    only_isolated: bool = False
+    available_floating: bool = False
+    only_with_fixed_external_ip: bool = False
+    no_match: bool = False  # a filter that no instance can satisfy (e.g. DDoS filters without profiles)
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        c = instances.c
+        out: list[sa.ColumnElement[bool]] = []
+        if self.no_match:
+            out.append(sa.false())
+        if self.name:
+            out.append(text_match(c.name, self.name))
+        if self.status:
+            out.append(c.status == self.status)
+        if self.flavor_id:
+            out.append(c.flavor_id == self.flavor_id)
+        if self.flavor_prefix:
+            out.append(c.flavor_id.startswith(self.flavor_prefix, autoescape=True))
+        if self.exclude_flavor_prefix:
+            out.append(sa.not_(c.flavor_id.startswith(self.exclude_flavor_prefix, autoescape=True)))
+        if self.uuid:
+            out.append(c.id.ilike(f"%{like_escape(self.uuid)}%", escape="\\"))
+        if self.changes_since:
+            out.append(c.updated_at >= self.changes_since)
+        if self.changes_before:
+            out.append(c.updated_at <= self.changes_before)
+        if self.only_isolated:
+            out.append(c.isolation_reason.is_not(None))
+        if self.ip:
+            out.append(
+                sa.exists().where(ports.c.instance_id == c.id, ip_allocations.c.port_id == ports.c.id,
+                                  text_match(ip_allocations.c.ip_address, self.ip))
+            )
+        if self.exclude_secgroup:
+            out.append(
+                ~sa.exists().where(
+                    ports.c.instance_id == c.id,
+                    port_security_groups.c.port_id == ports.c.id,
+                    security_groups.c.id == port_security_groups.c.security_group_id,
+                    security_groups.c.name == self.exclude_secgroup,
+                )
+            )
+        for key, value in self.tag_key_values.items():
+            out.append(sa.exists().where(instance_tags.c.instance_id == c.id, instance_tags.c.key == key,
+                                         instance_tags.c.value == value))
+        if self.tag_values:
+            out.append(sa.exists().where(instance_tags.c.instance_id == c.id,
+                                         instance_tags.c.value.in_(self.tag_values)))
+        if self.available_floating:
+            from cloudlet.models import floating_ips
+
+            out.append(
+                sa.exists().where(
+                    ports.c.instance_id == c.id, networks.c.id == ports.c.network_id,
+                    networks.c.external.is_(False),
+                    ~sa.exists().where(floating_ips.c.port_id == ports.c.id),
+                )
+            )
+        if self.only_with_fixed_external_ip:
+            out.append(sa.exists().where(ports.c.instance_id == c.id, networks.c.id == ports.c.network_id,
+                                         networks.c.external.is_(True)))
+        return out
+
+
+async def list_rows(conn: Conn, scope: Scope, filters: InstanceFilters, *, order_by: str, limit: int,
+                    offset: int) -> tuple[list[Any], int]:
+    where = [_in_scope(scope), *filters.conditions()]
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(instances).where(*where))
+    if limit == 0 or not total or offset >= total:
+        return [], int(total or 0)
+    rows = (await conn.execute(_ROW.where(*where).order_by(*ORDERINGS[order_by]).limit(limit).offset(offset))).all()
+    return list(rows), int(total)
+
+
+async def get_row(conn: Conn, scope: Scope, instance_id: str) -> Any:
+    return (await conn.execute(_ROW.where(instances.c.id == instance_id, _in_scope(scope)))).first()
+
+
+async def get_plain(conn: Conn, instance_id: str) -> Any:
+    """Unscoped read by id: for task steps, which act on behalf of a task already authorised."""
+    return (await conn.execute(sa.select(instances).where(instances.c.id == instance_id))).first()
+
+
+async def name_exists(conn: Conn, scope: Scope, name: str) -> bool:
+    return bool(await conn.scalar(sa.select(sa.literal(1)).where(_in_scope(scope), instances.c.name == name).limit(1)))
+
+
+async def insert(conn: Conn, values: dict[str, Any]) -> None:
+    values = {**values, "status": status_for(values["vm_state"], values.get("task_state"))}
+    await conn.execute(instances.insert().values(**values))
+
+
+async def take_lock(conn: Conn, scope: Scope, instance_id: str, *, task_id: str, task_state: str | None,
+                    vm_state: str) -> bool:
+    """Take the instance's lock for ``task_id`` if it is free and the vm_state is still the one checked."""
+    result = await conn.execute(
+        instances.update()
+        .where(instances.c.id == instance_id, _in_scope(scope), instances.c.task_id.is_(None),
+               instances.c.vm_state == vm_state)
+        .values(task_id=task_id, task_state=task_state, status=status_for(vm_state, task_state),
+                updated_at=utcnow())
+    )
+    return result.rowcount == 1  # type: ignore[no-any-return]
+
+
+async def set_state(conn: Conn, instance_id: str, *, vm_state: str, task_state: str | None,
+                    release_lock_of: str | None = None, **values: Any) -> None:
+    """Record a state change; with ``release_lock_of`` also free the lock that task holds."""
+    extra: dict[str, Any] = {}
+    if release_lock_of is not None:
+        extra["task_id"] = sa.case((instances.c.task_id == release_lock_of, None), else_=instances.c.task_id)
+    await conn.execute(
+        instances.update().where(instances.c.id == instance_id)
+        .values(vm_state=vm_state, task_state=task_state, status=status_for(vm_state, task_state),
+                updated_at=utcnow(), **extra, **values)
+    )
+
+
+async def set_task_state(conn: Conn, instance_id: str, task_id: str, task_state: str | None) -> None:
+    """Show progress of the task holding the lock (a no-op if it no longer holds it)."""
+    row = (await conn.execute(sa.select(instances.c.vm_state).where(instances.c.id == instance_id,
+                                                                     instances.c.task_id == task_id))).first()
+    if row is not None:
+        await conn.execute(
+            instances.update().where(instances.c.id == instance_id, instances.c.task_id == task_id)
+            .values(task_state=task_state, status=status_for(row.vm_state, task_state), updated_at=utcnow())
+        )
+
+
+async def rename(conn: Conn, instance_id: str, name: str) -> None:
+    await conn.execute(instances.update().where(instances.c.id == instance_id).values(name=name, updated_at=utcnow()))
+
+
+async def touch(conn: Conn, instance_id: str) -> None:
+    await conn.execute(instances.update().where(instances.c.id == instance_id).values(updated_at=utcnow()))
+
+
+async def delete(conn: Conn, instance_id: str) -> None:
+    await conn.execute(instance_tags.delete().where(instance_tags.c.instance_id == instance_id))
+    await conn.execute(instances.delete().where(instances.c.id == instance_id))
+
+
+async def host_usage(conn: Conn) -> dict[str, tuple[int, int]]:
+    """(vcpus, ram) placed on each host."""
+    rows = await conn.execute(
+        sa.select(instances.c.host, sa.func.sum(instances.c.vcpus), sa.func.sum(instances.c.ram))
+        .where(instances.c.host.is_not(None)).group_by(instances.c.host)
+    )
+    return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}
+
+
+# --- tags (the one store behind ``tags`` and the v1 metadata endpoints) -------------------
+
+
+async def tags_of(conn: Conn, instance_ids: list[str]) -> dict[str, list[Any]]:
+    rows = await conn.execute(
+        sa.select(instance_tags).where(instance_tags.c.instance_id.in_(instance_ids))
+        .order_by(instance_tags.c.instance_id, instance_tags.c.key)
+    )
+    out: dict[str, list[Any]] = {}
+    for row in rows:
+        out.setdefault(row.instance_id, []).append(row)
+    return out
+
+
+async def put_tags(conn: Conn, instance_id: str, tags: dict[str, str], *, read_only: bool = False) -> None:
+    """Set the given keys (insert or overwrite); read-only keys are never overwritten by a user write."""
+    if not tags:
+        return
+    existing = {r.key: r for r in (await tags_of(conn, [instance_id])).get(instance_id, [])}
+    for key, value in tags.items():
+        if key in existing:
+            if existing[key].read_only and not read_only:
+                continue
+            await conn.execute(instance_tags.update()
+                               .where(instance_tags.c.instance_id == instance_id, instance_tags.c.key == key)
+                               .values(value=value, read_only=read_only))
+        else:
+            await conn.execute(instance_tags.insert().values(instance_id=instance_id, key=key, value=value,
+                                                             read_only=read_only))
+
+
+async def delete_tags(conn: Conn, instance_id: str, keys: list[str] | None = None) -> None:
+    """Delete user (not read-only) tags: the given keys, or all of them."""
+    stmt = instance_tags.delete().where(instance_tags.c.instance_id == instance_id,
+                                        instance_tags.c.read_only.is_(False))
+    if keys is not None:
+        stmt = stmt.where(instance_tags.c.key.in_(keys))
+    await conn.execute(stmt)

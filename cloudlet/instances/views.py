@@ -1,0 +1,104 @@
+"""Build the wire ``Instance`` from rows: one batched query per related table, whatever the page size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cloudlet.core.db import Conn
+from cloudlet.core.scope import Scope
+from cloudlet.instances import repository
+from cloudlet.instances.schemas import (
+    Address,
+    FixedIpAssignment,
+    HardwareDescription,
+    Instance,
+    InstanceFlavor,
+    InstanceIsolation,
+    NameRef,
+    Tag,
+    VolumeRef,
+)
+from cloudlet.networks import repository as network_repository
+from cloudlet.security_groups import repository as sg_repository
+from cloudlet.volumes import repository as volume_repository
+
+
+def _hardware(row: Any) -> HardwareDescription:
+    hw = row.flavor_hardware_description or {}
+    ram_text = f"{row.ram // 1024}GB" if row.ram >= 1024 else f"{row.ram}MB"
+    return HardwareDescription(ram=hw.get("ram", ram_text), vcpus=hw.get("vcpus", f"{row.vcpus} vCPU"))
+
+
+async def render(conn: Conn, scope: Scope, rows: list[Any], *, detailed: bool,
+                 with_interfaces_name: bool = False) -> list[Instance]:
+    """``detailed``: the single-GET form (addresses carry subnet id and name, and interface names)."""
+    if not rows:
+        return []
+    ids = [r.id for r in rows]
+    volumes: dict[str, list[VolumeRef]] = {}
+    for v in await volume_repository.attached_to(conn, ids):
+        volumes.setdefault(v.instance_id, []).append(VolumeRef(id=v.id, delete_on_termination=v.delete_on_termination))
+    addresses: dict[str, dict[str, list[Address]]] = {}
+    fixed: dict[str, list[FixedIpAssignment]] = {}
+    network_of_fixed: dict[tuple[str, str], str] = {}
+    show_names = detailed or with_interfaces_name
+    for a in await network_repository.addresses_of_instances(conn, ids):
+        addr = Address(type="fixed", addr=a.ip_address, interface_name=a.interface_name if show_names else None)
+        if detailed:
+            addr.subnet_id = a.subnet_id
+            addr.subnet_name = a.subnet_name
+        addresses.setdefault(a.instance_id, {}).setdefault(a.network_name, []).append(addr)
+        fixed.setdefault(a.instance_id, []).append(
+            FixedIpAssignment(external=a.external, ip_address=a.ip_address, subnet_id=a.subnet_id)
+        )
+        network_of_fixed[(a.port_id, a.ip_address)] = a.network_name
+        network_of_fixed.setdefault((a.port_id, ""), a.network_name)
+    for f in await network_repository.floating_of_instances(conn, ids):
+        net = network_of_fixed.get((f.port_id, f.fixed_ip_address or ""), network_of_fixed.get((f.port_id, "")))
+        if net is not None:
+            addresses.setdefault(f.instance_id, {}).setdefault(net, []).append(
+                Address(type="floating", addr=f.floating_ip_address)
+            )
+    groups = await sg_repository.names_for_instances(conn, ids)
+    tags = await repository.tags_of(conn, ids)
+
+    out = []
+    for r in rows:
+        tag_list = [Tag(key=t.key, value=t.value, read_only=t.read_only) for t in tags.get(r.id, [])]
+        out.append(
+            Instance(
+                id=r.id,
+                name=r.name,
+                created_at=r.created_at,
+                status=r.status,
+                vm_state=r.vm_state,
+                task_state=r.task_state,
+                task_id=r.task_id,
+                creator_task_id=r.creator_task_id,
+                flavor=InstanceFlavor(
+                    flavor_id=r.flavor_id, flavor_name=r.flavor_id, vcpus=r.vcpus, ram=r.ram,
+                    architecture=r.flavor_architecture or "x86_64", os_type=r.os_type, hardware_description=_hardware(r),
+                ),
+                volumes=volumes.get(r.id, []),
+                addresses=addresses.get(r.id, {}),
+                security_groups=[NameRef(name=n) for n in groups.get(r.id, [])],
+                ssh_key_name=r.ssh_key_name,
+                tags=tag_list,
+                instance_description=r.description,
+                blackhole_ports=[],
+                ddos_profile=None,
+                fixed_ip_assignments=fixed.get(r.id, []),
+                instance_isolation=InstanceIsolation(reason=r.isolation_reason) if r.isolation_reason else None,
+                project_id=r.project_id,
+                region=scope.region_name,
+                region_id=r.region_id,
+                instance_id=r.id,
+                instance_name=r.name,
+                instance_created=r.created_at,
+                keypair_name=r.ssh_key_name,
+                flavor_id=r.flavor_id,
+                metadata={t.key: t.value for t in tag_list},
+                metadata_detailed=tag_list,
+            )
+        )
+    return out

@@ -1,0 +1,24 @@
+"""All tables, in one place for Alembic and for repositories."""
+
+from cloudlet.models.base import metadata
+from cloudlet.models.catalog import flavors, images
+from cloudlet.models.compute import instance_tags, instances, servergroups, ssh_keys, volumes
+from cloudlet.models.network import (
+    floating_ips,
+    ip_allocations,
+    networks,
+    port_security_groups,
+    ports,
+    security_group_rules,
+    security_groups,
+    subnets,
+)
+from cloudlet.models.task import faults, tasks
+from cloudlet.models.tenancy import api_keys, clients, projects, regional_quotas, regions, resellers
+
+__all__ = [
+    "api_keys", "clients", "faults", "flavors", "floating_ips", "images", "instance_tags", "instances",
+    "ip_allocations", "metadata", "networks", "port_security_groups", "ports", "projects", "regional_quotas",
+    "regions", "resellers", "security_group_rules", "security_groups", "servergroups", "ssh_keys", "subnets",
+    "tasks", "volumes",
+]

@@ -1,0 +1,133 @@
+"""SQL for networks, subnets and ports (the parts instances build on)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from cloudlet.core.clock import utcnow
+from cloudlet.core.db import Conn
+from cloudlet.core.scope import Scope
+from cloudlet.models import floating_ips, ip_allocations, networks, port_security_groups, ports, subnets
+
+
+def _visible_networks(scope: Scope) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        networks.c.region_id == scope.region_id,
+        sa.or_(networks.c.project_id == scope.project_id, networks.c.shared.is_(True)),
+    )
+
+
+async def get_network(conn: Conn, scope: Scope, network_id: str) -> Any:
+    return (await conn.execute(sa.select(networks).where(networks.c.id == network_id, _visible_networks(scope)))).first()
+
+
+async def get_external_network(conn: Conn, region_id: int) -> Any:
+    return (
+        await conn.execute(
+            sa.select(networks).where(networks.c.region_id == region_id, networks.c.external.is_(True))
+            .order_by(networks.c.created_at).limit(1)
+        )
+    ).first()
+
+
+async def get_subnet(conn: Conn, scope: Scope, subnet_id: str) -> Any:
+    return (
+        await conn.execute(
+            sa.select(subnets).select_from(subnets.join(networks, networks.c.id == subnets.c.network_id))
+            .where(subnets.c.id == subnet_id, _visible_networks(scope))
+        )
+    ).first()
+
+
+async def subnets_of(conn: Conn, network_id: str) -> list[Any]:
+    return list(
+        (await conn.execute(sa.select(subnets).where(subnets.c.network_id == network_id)
+                            .order_by(subnets.c.created_at, subnets.c.id))).all()
+    )
+
+
+async def insert_port(conn: Conn, scope: Scope, *, port_id: str, network_id: str, instance_id: str | None,
+                      position: int, name: str, mac_address: str, interface_name: str | None,
+                      reserved: bool = False) -> None:
+    now = utcnow()
+    await conn.execute(
+        ports.insert().values(
+            id=port_id, project_id=scope.project_id, region_id=scope.region_id, network_id=network_id,
+            instance_id=instance_id, position=position, name=name, mac_address=mac_address,
+            interface_name=interface_name, port_security_enabled=True, reserved=reserved,
+            created_at=now, updated_at=now,
+        )
+    )
+
+
+async def get_port(conn: Conn, scope: Scope, port_id: str) -> Any:
+    return (
+        await conn.execute(
+            sa.select(ports).where(ports.c.id == port_id, ports.c.project_id == scope.project_id,
+                                   ports.c.region_id == scope.region_id)
+        )
+    ).first()
+
+
+async def bind_port(conn: Conn, port_id: str, *, instance_id: str | None, position: int = 0,
+                    interface_name: str | None = None) -> None:
+    await conn.execute(
+        ports.update().where(ports.c.id == port_id)
+        .values(instance_id=instance_id, position=position, interface_name=interface_name, updated_at=utcnow())
+    )
+
+
+async def port_ids_of_instance(conn: Conn, instance_id: str) -> list[Any]:
+    return list(
+        (await conn.execute(sa.select(ports.c.id, ports.c.reserved, ports.c.mac_address, ports.c.network_id)
+                            .where(ports.c.instance_id == instance_id)
+                            .order_by(ports.c.position))).all()
+    )
+
+
+async def delete_ports(conn: Conn, port_ids: list[str]) -> None:
+    if not port_ids:
+        return
+    await conn.execute(floating_ips.update().where(floating_ips.c.port_id.in_(port_ids))
+                       .values(port_id=None, fixed_ip_address=None, updated_at=utcnow()))
+    await conn.execute(ip_allocations.delete().where(ip_allocations.c.port_id.in_(port_ids)))
+    await conn.execute(port_security_groups.delete().where(port_security_groups.c.port_id.in_(port_ids)))
+    await conn.execute(ports.delete().where(ports.c.id.in_(port_ids)))
+
+
+async def addresses_of_instances(conn: Conn, instance_ids: list[str]) -> list[Any]:
+    """One row per fixed address of the instances' ports, in interface order, with network and subnet names."""
+    return list(
+        (
+            await conn.execute(
+                sa.select(
+                    ports.c.instance_id, ports.c.id.label("port_id"), ports.c.interface_name, ports.c.position,
+                    networks.c.name.label("network_name"), networks.c.external,
+                    ip_allocations.c.ip_address, ip_allocations.c.subnet_id, subnets.c.name.label("subnet_name"),
+                    subnets.c.ip_version,
+                )
+                .select_from(
+                    ports.join(networks, networks.c.id == ports.c.network_id)
+                    .join(ip_allocations, ip_allocations.c.port_id == ports.c.id)
+                    .join(subnets, subnets.c.id == ip_allocations.c.subnet_id)
+                )
+                .where(ports.c.instance_id.in_(instance_ids))
+                .order_by(ports.c.instance_id, ports.c.position, subnets.c.ip_version, ip_allocations.c.ip_address)
+            )
+        ).all()
+    )
+
+
+async def floating_of_instances(conn: Conn, instance_ids: list[str]) -> list[Any]:
+    return list(
+        (
+            await conn.execute(
+                sa.select(ports.c.instance_id, floating_ips.c.id, floating_ips.c.floating_ip_address,
+                          floating_ips.c.port_id, floating_ips.c.fixed_ip_address)
+                .select_from(floating_ips.join(ports, ports.c.id == floating_ips.c.port_id))
+                .where(ports.c.instance_id.in_(instance_ids))
+            )
+        ).all()
+    )
