@@ -52,21 +52,19 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
 
 
 def _route_handlers() -> list[Any]:
-    from cloudlet.admin.endpoints import routes as admin_routes
-    from cloudlet.flavors.endpoints import routes as flavor_routes
-    from cloudlet.images.endpoints import routes as image_routes
-    from cloudlet.instances.endpoints import routes as instance_routes
-    from cloudlet.projects.endpoints import routes as project_routes
-    from cloudlet.quotas.endpoints import routes as quota_routes
-    from cloudlet.regions.endpoints import routes as region_routes
-    from cloudlet.ssh_keys.endpoints import routes as ssh_key_routes
-    from cloudlet.tasks.endpoints import routes as task_routes
-    from cloudlet.volumes.endpoints import routes as volume_routes
+    import importlib
 
-    return [
-        *instance_routes, *task_routes, *flavor_routes, *image_routes, *region_routes, *project_routes,
-        *volume_routes, *quota_routes, *ssh_key_routes, *admin_routes, openapi_json,
+    modules = [
+        "instances.endpoints", "instances.action_endpoints", "instances.interface_endpoints", "tasks.endpoints",
+        "flavors.endpoints", "images.endpoints", "regions.endpoints", "projects.endpoints", "volumes.endpoints",
+        "quotas.endpoints", "ssh_keys.endpoints", "networks.endpoints", "subnets.endpoints",
+        "floating_ips.endpoints", "reserved_fixed_ips.endpoints", "security_groups.endpoints",
+        "servergroups.endpoints", "admin.endpoints",
     ]
+    handlers: list[Any] = []
+    for name in modules:
+        handlers.extend(importlib.import_module(f"cloudlet.{name}").routes)
+    return [*handlers, openapi_json]
 
 
 @get("/openapi.json", include_in_schema=False, sync_to_thread=False)

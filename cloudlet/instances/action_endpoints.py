@@ -1,0 +1,3 @@
+"""Placeholder until the group's routes are written."""
+
+routes: list[object] = []
