@@ -49,6 +49,8 @@ class Settings:
             values["sim_hosts"] = int(env["CLOUDLET_SIM_HOSTS"])
         if "CLOUDLET_INLINE_WORKERS" in env:
             values["inline_workers"] = int(env["CLOUDLET_INLINE_WORKERS"])
+        if "CLOUDLET_TASK_LEASE_SECONDS" in env:
+            values["task_lease_seconds"] = float(env["CLOUDLET_TASK_LEASE_SECONDS"])
         if "CLOUDLET_LOG_LEVEL" in env:
             values["log_level"] = env["CLOUDLET_LOG_LEVEL"]
         values.update({k: v for k, v in overrides.items() if v is not None})
