@@ -51,6 +51,11 @@ async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
         return await authenticate(conn, request.headers.get("authorization"))
 
 
+def import_task_handlers() -> None:
+    """Import every group's routes, which registers their task handlers (for worker-only processes too)."""
+    _route_handlers()
+
+
 def _route_handlers() -> list[Any]:
     import importlib
 

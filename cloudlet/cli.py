@@ -57,6 +57,45 @@ def _serve(args: argparse.Namespace) -> None:
     ).serve()
 
 
+def _worker(args: argparse.Namespace) -> None:
+    """Task workers without the HTTP API: claim and run tasks until SIGTERM/SIGINT, then stop cleanly."""
+    import signal
+
+    from cloudlet.app import prepare_database
+    from cloudlet.core.logging import configure_logging
+    from cloudlet.runtime import build_runtime
+
+    if args.concurrency is not None:
+        os.environ["CLOUDLET_INLINE_WORKERS"] = str(args.concurrency)
+    if args.hosts is not None:
+        os.environ["CLOUDLET_WORKER_HOSTS"] = args.hosts
+    settings = _apply_flags(args)
+    if settings.inline_workers < 1:
+        sys.exit("cloudlet: a worker needs --concurrency of at least 1")
+    configure_logging(settings.log_level)
+
+    async def run() -> None:
+        from cloudlet.app import import_task_handlers
+
+        import_task_handlers()
+        runtime = build_runtime(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await prepare_database(runtime)
+            await runtime.engine.start()
+            print(f"cloudlet worker {runtime.engine.worker_id}: {settings.inline_workers} slots, hosts: "
+                  f"{','.join(sorted(settings.worker_hosts)) if settings.worker_hosts else 'all'}", flush=True)
+            await stop.wait()
+            await runtime.engine.stop(timeout=args.grace)
+        finally:
+            await runtime.db.dispose()
+
+    asyncio.run(run())
+
+
 def _migrate(args: argparse.Namespace) -> None:
     from cloudlet.app import build_runtime, prepare_database
 
@@ -98,6 +137,17 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--access-log", action="store_true")
     _add_settings_flags(serve)
     serve.set_defaults(func=_serve)
+
+    worker = sub.add_parser("worker", help="run task workers only (scale-out, PostgreSQL)")
+    worker.add_argument("--concurrency", type=int, help="tasks run at once (default CLOUDLET_INLINE_WORKERS or 8)")
+    worker.add_argument("--hosts", help="comma-separated hypervisors this worker serves (default: all)")
+    worker.add_argument("--grace", type=float, default=30.0,
+                        help="seconds to let running tasks finish on SIGTERM before releasing them")
+    worker.add_argument("--sim-profile", choices=SIM_PROFILES)
+    worker.add_argument("--sim-hosts", type=int)
+    worker.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    _add_settings_flags(worker)
+    worker.set_defaults(func=_worker)
 
     mig = sub.add_parser("migrate", help="apply migrations and seed an empty database, then exit")
     _add_settings_flags(mig)

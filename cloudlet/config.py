@@ -18,6 +18,8 @@ class Settings:
     sim_hosts: int = 3
     region_name: str = "Luxembourg"
     inline_workers: int = 8
+    worker_hosts: frozenset[str] | None = None  # hypervisors this process's workers serve (None: all)
+    db_pool_size: int = 10
     task_lease_seconds: float = 30.0
     task_poll_seconds: float = 0.5
     finished_task_retention_days: int = 7
@@ -49,6 +51,10 @@ class Settings:
             values["sim_hosts"] = int(env["CLOUDLET_SIM_HOSTS"])
         if "CLOUDLET_INLINE_WORKERS" in env:
             values["inline_workers"] = int(env["CLOUDLET_INLINE_WORKERS"])
+        if env.get("CLOUDLET_WORKER_HOSTS"):
+            values["worker_hosts"] = frozenset(h.strip() for h in env["CLOUDLET_WORKER_HOSTS"].split(",") if h.strip())
+        if "CLOUDLET_DB_POOL_SIZE" in env:
+            values["db_pool_size"] = int(env["CLOUDLET_DB_POOL_SIZE"])
         if "CLOUDLET_TASK_LEASE_SECONDS" in env:
             values["task_lease_seconds"] = float(env["CLOUDLET_TASK_LEASE_SECONDS"])
         if "CLOUDLET_LOG_LEVEL" in env:

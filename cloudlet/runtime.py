@@ -33,7 +33,7 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, *, run_workers: bool = True) -> Runtime:
-    db = Database(settings.effective_database_url)
+    db = Database(settings.effective_database_url, pool_size=settings.db_pool_size)
     driver = load_driver("simulated", sim_profile=settings.sim_profile, sim_hosts=settings.sim_hosts)
     engine = TaskEngine(
         db, driver,
@@ -41,6 +41,7 @@ def build_runtime(settings: Settings, *, run_workers: bool = True) -> Runtime:
         lease_seconds=settings.task_lease_seconds,
         poll_seconds=settings.task_poll_seconds,
         retention_days=settings.finished_task_retention_days,
+        hosts=settings.worker_hosts,
     )
     return Runtime(settings=settings, db=db, driver=driver, engine=engine,
                    run_workers=run_workers and settings.inline_workers > 0)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
 from typing import Any
 
 from cloudlet.admin import repository
@@ -27,17 +30,28 @@ async def ensure_admin_key(conn: Conn, settings: Settings) -> str | None:
                                         token=settings.admin_api_key)
         return None
     key_file = settings.data_dir / ADMIN_KEY_FILE
-    if key_file.exists():
-        token = key_file.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    token = new_token()
+    try:  # O_EXCL: when several processes start together, exactly one generates the key
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        token = _read_key_file(key_file)
         if await repository.get_key_by_token(conn, token) is None:
             await repository.insert_key(conn, name="admin (generated)", role="admin", token=token)
         return None
-    token = new_token()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key_file.touch(mode=0o600)
-    key_file.write_text(token + "\n")
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
     await repository.insert_key(conn, name="admin (generated)", role="admin", token=token)
     return token
+
+
+def _read_key_file(path: Path) -> str:
+    for _ in range(50):  # another process may be between creating and writing it
+        token = path.read_text().strip()
+        if token:
+            return token
+        time.sleep(0.02)
+    raise RuntimeError(f"{path} is empty; delete it to generate a new admin key")
 
 
 async def arm_fault(conn: Conn, *, operation: str, mode: str, count: int | None, message: str | None) -> Any:

@@ -501,7 +501,7 @@ async def delete_instance(conn: Conn, scope: Scope, instance_id: str, *, volumes
     return await insert_task(
         conn, task_id=task_id, task_type=transition.task_type, user_id=scope.principal.user_id,
         client_id=scope.client_id, project_id=scope.project_id, region_id=scope.region_id,
-        resource_id=instance_id, request_id=request_id,
+        resource_id=instance_id, request_id=request_id, host=row.host,
         data={"instance_uuid": instance_id, "instance_id": instance_id, "volumes": volume_ids,
               "floatings": fip_ids, "reserved_fixed_ips": reserved_ids},
     )

@@ -16,6 +16,7 @@ tasks = sa.Table(
     sa.Column("client_id", sa.Integer, nullable=True),
     sa.Column("user_id", sa.Integer, nullable=False),
     sa.Column("resource_id", ID, nullable=True),  # the resource whose lock the task holds
+    sa.Column("host", sa.String(255), nullable=True),  # the hypervisor it must run on (null: any worker)
     sa.Column("data", sa.JSON, nullable=True),
     sa.Column("created_resources", sa.JSON, nullable=True),
     sa.Column("error", sa.Text, nullable=True),

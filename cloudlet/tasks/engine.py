@@ -39,6 +39,7 @@ from cloudlet.tasks.types import TaskState
 log = structlog.get_logger()
 
 MAX_ATTEMPTS = 3
+NOTIFY_CHANNEL = "cloudlet_tasks"
 
 # Every key of Gcore's CreatedResources; a finished task lists them all, empty where nothing was made.
 CREATED_RESOURCE_KINDS = (
@@ -132,16 +133,23 @@ async def insert_task(
     data: dict[str, Any],
     request_id: str | None,
     task_id: str | None = None,
+    host: str | None = None,
 ) -> str:
-    """Write a NEW task row; the caller's transaction decides whether it ever exists."""
+    """Write a NEW task row; the caller's transaction decides whether it ever exists.
+
+    ``host`` routes the task to workers serving that hypervisor. On PostgreSQL the workers are
+    notified at commit (NOTIFY is transactional), so an uncommitted task never wakes anyone.
+    """
     task_id = task_id or new_id()
     await conn.execute(
         tasks.insert().values(
             id=task_id, task_type=task_type, state=TaskState.NEW, user_id=user_id, client_id=client_id,
             project_id=project_id, region_id=region_id, resource_id=resource_id, data=data,
-            request_id=request_id or None, created_on=utcnow(), attempts=0,
+            request_id=request_id or None, created_on=utcnow(), attempts=0, host=host,
         )
     )
+    if conn.dialect_name == "postgresql":
+        await conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, task_id)))
     return task_id
 
 
@@ -157,8 +165,10 @@ class TaskEngine:
         lease_seconds: float = 30.0,
         poll_seconds: float = 0.5,
         retention_days: int = 7,
+        hosts: frozenset[str] | None = None,
     ) -> None:
         self.db = db
+        self.hosts = hosts
         self.driver = driver
         self.concurrency = concurrency
         self.lease = dt.timedelta(seconds=lease_seconds)
@@ -169,6 +179,7 @@ class TaskEngine:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._listener: Any = None
         self._stopping = False
 
     # --- API side -------------------------------------------------------------------------
@@ -205,12 +216,30 @@ class TaskEngine:
                     tasks.update().where(tasks.c.state == TaskState.RUNNING).values(lease_expires_at=utcnow())
                 )
         self._stopping = False
+        if self.db.dialect == "postgresql":
+            await self._listen()
         self._loop_task = asyncio.create_task(self._loop(), name="cloudlet-task-engine")
+
+    async def _listen(self) -> None:
+        """LISTEN for new tasks; without it (or if it drops) the poll interval still finds them."""
+        import asyncpg
+
+        url = self.db.url.replace("postgresql+asyncpg://", "postgresql://", 1)
+        try:
+            self._listener = await asyncpg.connect(url)
+            await self._listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+        except (OSError, asyncpg.PostgresError) as exc:
+            log.warning("task.engine.listen_failed", error=str(exc))
+            self._listener = None
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop claiming; wait for running tasks, then release the leases of any still running."""
         self._stopping = True
         self._wake.set()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+            self._listener = None
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -247,6 +276,8 @@ class TaskEngine:
             self._wake.clear()
             try:
                 if loop.time() >= next_maintenance:
+                    if self.db.dialect == "postgresql" and (self._listener is None or self._listener.is_closed()):
+                        await self._listen()
                     await self._claim_expired()
                     await self._purge_old()
                     next_maintenance = loop.time() + max(1.0, self.lease.total_seconds() / 3)
@@ -261,6 +292,8 @@ class TaskEngine:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
 
     def _claim_statement(self, now: dt.datetime, where: Any, limit: int) -> Any:
+        if self.hosts is not None:
+            where = sa.and_(where, sa.or_(tasks.c.host.is_(None), tasks.c.host.in_(sorted(self.hosts))))
         candidates = (
             sa.select(tasks.c.id).where(where).order_by(tasks.c.created_on).limit(limit)
             .with_for_update(skip_locked=True)
