@@ -118,7 +118,7 @@ async def app(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
 
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("data"), database_url=db_url, admin_api_key=ADMIN_TOKEN,
-        sim_profile="instant", sim_hosts=3, log_level="warning",
+        sim_profile="instant", sim_hosts=50, log_level="warning",
     )
     application = create_app(settings)
     async with LifespanApp(application):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import dataclasses
 from enum import StrEnum
 
-from cloudlet.core.errors import InvalidStateError
+from cloudlet.compute.base import Capability, DriverInfo
+from cloudlet.core.errors import InvalidStateError, ValidationError
 from cloudlet.tasks.types import TaskType
 
 
@@ -53,7 +54,7 @@ class Status(StrEnum):
     VERIFY_RESIZE = "VERIFY_RESIZE"
 
 
-_DEFAULT_STATUS = {
+_DEFAULT_STATUS: dict[str, Status] = {
     VmState.ACTIVE: Status.ACTIVE,
     VmState.BUILDING: Status.BUILD,
     VmState.STOPPED: Status.SHUTOFF,
@@ -101,7 +102,7 @@ def status_for(vm_state: str, task_state: str | None) -> Status:
         return Status.MIGRATING
     elif vm_state == VmState.ERROR and ts in _REBUILD_TASKS:
         return Status.REBUILD
-    return _DEFAULT_STATUS.get(VmState(vm_state), Status.UNKNOWN)
+    return _DEFAULT_STATUS.get(vm_state, Status.UNKNOWN)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -112,12 +113,16 @@ class Transition:
     task_type: TaskType
     allowed_from: frozenset[VmState]
     task_state: str | None  # the task_state shown while the task runs (Nova shows none for some)
-    final_vm_state: VmState | None  # None: unchanged (or decided by the handler, e.g. resize)
+    final_vm_state: VmState | None  # None: the vm_state it started from (resize keeps a stopped VM stopped)
+    requires: str | None = None  # the driver Capability without which the action is refused (400)
+
+    def final_state(self, started_from: str) -> VmState:
+        return self.final_vm_state or VmState(started_from)
 
 
 def _t(action: str, task_type: TaskType, allowed: set[VmState], task_state: str | None,
-       final: VmState | None) -> Transition:
-    return Transition(action, task_type, frozenset(allowed), task_state, final)
+       final: VmState | None, *, requires: str | None = None) -> Transition:
+    return Transition(action, task_type, frozenset(allowed), task_state, final, requires)
 
 
 _ANY = set(VmState)
@@ -131,9 +136,12 @@ ACTIONS: dict[str, Transition] = {
         _t("reboot_hard", TaskType.HARD_REBOOT_VM,
            {VmState.ACTIVE, VmState.STOPPED, VmState.PAUSED, VmState.SUSPENDED, VmState.ERROR},
            "rebooting_hard", VmState.ACTIVE),
-        _t("suspend", TaskType.SUSPEND_VM, {VmState.ACTIVE}, "suspending", VmState.SUSPENDED),
-        _t("resume", TaskType.RESUME_VM, {VmState.SUSPENDED}, "resuming", VmState.ACTIVE),
-        _t("resize", TaskType.RESIZE_VM, {VmState.ACTIVE, VmState.STOPPED}, "resize_prep", None),
+        _t("suspend", TaskType.SUSPEND_VM, {VmState.ACTIVE}, "suspending", VmState.SUSPENDED,
+           requires=Capability.SUSPEND),
+        _t("resume", TaskType.RESUME_VM, {VmState.SUSPENDED}, "resuming", VmState.ACTIVE,
+           requires=Capability.SUSPEND),
+        _t("resize", TaskType.RESIZE_VM, {VmState.ACTIVE, VmState.STOPPED}, "resize_prep", None,
+           requires=Capability.RESIZE),
         _t("delete", TaskType.DELETE_VM, _ANY - {VmState.DELETED}, "deleting", VmState.DELETED),
         _t("attach_interface", TaskType.ATTACH_VM_INTERFACE,
            {VmState.ACTIVE, VmState.PAUSED, VmState.STOPPED}, None, None),
@@ -147,6 +155,12 @@ ACTIONS: dict[str, Transition] = {
 }
 ACTIONS["powercycle"] = ACTIONS["reboot_hard"]
 
+# What ``POST /v2/.../action`` accepts: Gcore's enum plus "powercycle", which the SDK docs still name.
+POWER_ACTIONS = ("start", "stop", "reboot", "reboot_hard", "suspend", "resume", "powercycle")
+
+# The Nova task_states a resize walks through after resize_prep (behaviour.md 2.1).
+RESIZE_PHASES = ("resize_migrating", "resize_migrated", "resize_finish")
+
 
 def check_allowed(action: str, instance_id: str, vm_state: str) -> Transition:
     """Return the transition for ``action``, or raise 409 naming the action and the state."""
@@ -156,3 +170,11 @@ def check_allowed(action: str, instance_id: str, vm_state: str) -> Transition:
             f"Cannot '{action}' instance {instance_id} while it is in vm_state {vm_state}"
         )
     return transition
+
+
+def check_supported(action: str, driver: DriverInfo) -> None:
+    """Raise 400 when the active compute driver lacks the capability ``action`` needs (never pretend)."""
+    needed = ACTIONS[action].requires
+    if needed is not None and needed not in driver.capabilities:
+        raise ValidationError(f"The {driver.name} compute driver cannot {action} instances: "
+                              f"it does not support '{needed}'")
