@@ -18,7 +18,7 @@ from cloudlet.flavors import repository as flavor_repository
 from cloudlet.instances import repository
 from cloudlet.instances.scheduler import choose_host
 from cloudlet.instances.states import ACTIONS, RESIZE_PHASES, Transition, VmState
-from cloudlet.instances.steps import _spec as instance_spec
+from cloudlet.instances.steps import instance_spec
 from cloudlet.instances.steps import progress_reporter
 from cloudlet.servergroups import repository as servergroup_repository
 from cloudlet.tasks.engine import TaskContext, created_resources, register

@@ -53,7 +53,7 @@ async def _lock_and_insert_task(conn: Conn, scope: Scope, row: Any, transition: 
     return await insert_task(
         conn, task_id=task_id, task_type=transition.task_type, user_id=scope.principal.user_id,
         client_id=scope.client_id, project_id=scope.project_id, region_id=scope.region_id,
-        resource_id=row.id, request_id=request_id, data={"instance_id": row.id, "action": action, **data},
+        resource_id=row.id, request_id=request_id, host=row.host, data={"instance_id": row.id, "action": action, **data},
     )
 
 

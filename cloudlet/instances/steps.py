@@ -40,7 +40,8 @@ async def _load(conn: Conn, ctx: TaskContext) -> Any:
     return row
 
 
-async def _spec(conn: Conn, row: Any) -> InstanceSpec:
+async def instance_spec(conn: Conn, row: Any) -> InstanceSpec:
+    """What the driver needs to know about an instance: disks, NICs, key and boot secrets."""
     disks = tuple(
         DiskSpec(volume_id=v.id, size=v.size, boot_index=v.boot_index, image_id=v.image_id)
         for v in await volume_repository.attached_to(conn, [row.id])
@@ -104,7 +105,7 @@ async def create_vm(ctx: TaskContext) -> None:
                                ram=row.ram, policy=policy, group_hosts=group_hosts)
             await repository.set_state(conn, row.id, vm_state=VmState.BUILDING, task_state="networking", host=host)
             row = await _load(conn, ctx)
-        spec = await _spec(conn, row)
+        spec = await instance_spec(conn, row)
     await ctx.driver.create(spec, progress_reporter(ctx, row.id))
     async with ctx.db.transaction() as conn:
         attached = await volume_repository.attached_to(conn, [row.id])
