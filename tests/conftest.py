@@ -122,6 +122,14 @@ async def app(db_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIte
     )
     application = create_app(settings)
     async with LifespanApp(application):
+        # Every test's project belongs to client 1: give it room for the whole session's resources.
+        # Quota tests set their own limits (on their own clients).
+        from cloudlet.quotas.repository import set_limits
+        from cloudlet.seed import default_quota_limits
+
+        runtime = application.app.state.runtime
+        async with runtime.db.transaction() as conn:
+            await set_limits(conn, 1, 1, {k: 1_000_000 for k in default_quota_limits()})
         yield application
 
 

@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 
 from cloudlet.core.clock import utcnow
 from cloudlet.core.db import Conn
@@ -31,10 +32,14 @@ class VolumeFilters:
     instance_id: str | None = None
     tag_keys: list[str] = dataclasses.field(default_factory=list)
     tag_key_values: dict[str, str] = dataclasses.field(default_factory=dict)
+    cluster_id: str | None = None
 
     def conditions(self) -> list[Any]:
+        """The column filters; tag filters depend on the dialect and are added by ``list_rows``."""
         c = volumes.c
         out: list[Any] = []
+        if self.cluster_id:
+            out.append(sa.false())  # cloudlet has no Kubernetes clusters, so no volume belongs to one
         if self.bootable is not None:
             out.append(c.bootable.is_(self.bootable))
         if self.has_attachments is not None:
@@ -58,8 +63,25 @@ async def get(conn: Conn, scope: Scope, volume_id: str) -> Any:
     return (await conn.execute(_ROW.where(volumes.c.id == volume_id, _in_scope(scope)))).first()
 
 
+def _has_tag(dialect: str, key: str, value: str | None) -> sa.ColumnElement[bool]:
+    """``volumes.tags`` (a JSON list of ``{key, value, read_only}``) holds the key, with ``value`` if given."""
+    wanted: dict[str, str] = {"key": key} if value is None else {"key": key, "value": value}
+    if dialect == "postgresql":
+        return sa.cast(volumes.c.tags, JSONB).contains([wanted])
+    item = sa.func.json_each(volumes.c.tags).table_valued("value").alias("tag_item")
+    conditions = [sa.func.json_extract(item.c.value, "$.key") == key]
+    if value is not None:
+        conditions.append(sa.func.json_extract(item.c.value, "$.value") == value)
+    return sa.exists(sa.select(sa.literal(1)).select_from(item).where(*conditions))
+
+
+def _tag_conditions(dialect: str, filters: VolumeFilters) -> list[Any]:
+    return [*(_has_tag(dialect, k, None) for k in filters.tag_keys),
+            *(_has_tag(dialect, k, v) for k, v in filters.tag_key_values.items())]
+
+
 async def list_rows(conn: Conn, scope: Scope, filters: VolumeFilters, *, limit: int, offset: int) -> tuple[list[Any], int]:
-    where = [_in_scope(scope), *filters.conditions()]
+    where = [_in_scope(scope), *filters.conditions(), *_tag_conditions(conn.dialect_name, filters)]
     total = int(await conn.scalar(sa.select(sa.func.count()).select_from(volumes).where(*where)) or 0)
     rows = (await conn.execute(_ROW.where(*where).order_by(volumes.c.created_at.desc(), volumes.c.id)
                                .limit(limit).offset(offset))).all()
@@ -115,3 +137,20 @@ async def release_lock(conn: Conn, volume_id: str, status: str) -> None:
 async def delete(conn: Conn, volume_ids: list[str]) -> None:
     if volume_ids:
         await conn.execute(volumes.delete().where(volumes.c.id.in_(volume_ids)))
+
+
+async def get_plain(conn: Conn, volume_id: str) -> Any:
+    """Unscoped read by id: for task steps, which act on behalf of a task already authorised."""
+    return (await conn.execute(sa.select(volumes).where(volumes.c.id == volume_id))).first()
+
+
+async def finish_task(conn: Conn, volume_id: str, task_id: str, status: str) -> bool:
+    """Set the status and release the lock, if ``task_id`` still holds it; returns whether it did."""
+    result = await conn.execute(volumes.update().where(volumes.c.id == volume_id, volumes.c.task_id == task_id)
+                                .values(task_id=None, status=status, updated_at=utcnow()))
+    return result.rowcount == 1  # type: ignore[no-any-return]
+
+
+async def delete_locked_by(conn: Conn, volume_id: str, task_id: str) -> None:
+    """Delete the volume if ``task_id`` holds its lock (a re-run after the row went is a no-op)."""
+    await conn.execute(volumes.delete().where(volumes.c.id == volume_id, volumes.c.task_id == task_id))
