@@ -65,6 +65,7 @@ def _route_handlers() -> list[Any]:
         "quotas.endpoints", "ssh_keys.endpoints", "networks.endpoints", "subnets.endpoints",
         "floating_ips.endpoints", "reserved_fixed_ips.endpoints", "security_groups.endpoints",
         "servergroups.endpoints", "admin.endpoints",
+        "instances.metadata_endpoints", "instances.metrics_endpoints", "apptemplates.endpoints", "console.endpoints",
     ]
     handlers: list[Any] = []
     for name in modules:

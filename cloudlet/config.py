@@ -24,6 +24,12 @@ class Settings:
     task_poll_seconds: float = 0.5
     finished_task_retention_days: int = 7
     log_level: str = "info"
+    # Remote console: how long a console URL's token stays valid (Nova's default), the HMAC key that signs
+    # it (default: a ``console-secret`` file made once in the data dir), and the base URL the console links
+    # use when clients reach cloudlet through a proxy (default: the scheme and Host of the request).
+    console_token_ttl: int = 600
+    console_secret: str | None = None
+    console_base_url: str | None = None
 
     @property
     def effective_database_url(self) -> str:
@@ -59,6 +65,12 @@ class Settings:
             values["task_lease_seconds"] = float(env["CLOUDLET_TASK_LEASE_SECONDS"])
         if "CLOUDLET_LOG_LEVEL" in env:
             values["log_level"] = env["CLOUDLET_LOG_LEVEL"]
+        if "CLOUDLET_CONSOLE_TOKEN_TTL" in env:
+            values["console_token_ttl"] = int(env["CLOUDLET_CONSOLE_TOKEN_TTL"])
+        if env.get("CLOUDLET_CONSOLE_SECRET"):
+            values["console_secret"] = env["CLOUDLET_CONSOLE_SECRET"]
+        if env.get("CLOUDLET_CONSOLE_BASE_URL"):
+            values["console_base_url"] = env["CLOUDLET_CONSOLE_BASE_URL"].rstrip("/")
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()
@@ -69,6 +81,8 @@ class Settings:
             raise ValueError(f"CLOUDLET_SIM_PROFILE must be one of {', '.join(SIM_PROFILES)}, not {self.sim_profile!r}")
         if self.sim_hosts < 1:
             raise ValueError("CLOUDLET_SIM_HOSTS must be at least 1")
+        if self.console_token_ttl < 1:
+            raise ValueError("CLOUDLET_CONSOLE_TOKEN_TTL must be at least 1 (seconds)")
         url = self.effective_database_url
         if not (url.startswith("sqlite") or url.startswith("postgresql")):
             raise ValueError("CLOUDLET_DATABASE_URL must be a sqlite:// or postgresql+asyncpg:// URL")

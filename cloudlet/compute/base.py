@@ -9,13 +9,14 @@ one both succeed.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 __all__ = [
-    "Capability", "ComputeDriver", "DiskSpec", "DriverError", "DriverInfo", "DriverNotFound",
-    "DriverTimeout", "DriverUnavailable", "HostInfo", "InstanceSpec", "NicSpec", "NoValidHost",
-    "PowerState", "StepContext",
+    "Capability", "ComputeDriver", "ConsoleStream", "DiskSample", "DiskSpec", "DriverError", "DriverInfo",
+    "DriverNotFound", "DriverTimeout", "DriverUnavailable", "GuestDisk", "GuestNic", "GuestView", "HostInfo",
+    "InstanceSpec", "MetricsSample", "NicSpec", "NoValidHost", "PowerSpan", "PowerState", "StepContext",
 ]
 
 
@@ -97,6 +98,94 @@ class StepContext:
     progress: ProgressFn = _no_progress
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class GuestNic:
+    name: str  # the guest's interface name, e.g. "ens3"
+    mac_address: str
+    addresses: tuple[str, ...]  # "ip/prefixlen"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GuestDisk:
+    name: str  # the attachment slot, e.g. "vda"
+    size: int  # GiB
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PowerSpan:
+    """A stretch of time during which the guest ran; ``end`` None: it still runs."""
+
+    start: dt.datetime
+    end: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GuestView:
+    """What cloudlet knows about a guest, for console and metrics calls.
+
+    A real driver needs only ``id`` and ``host``; the simulated one builds its console and its
+    load curves from the rest, so what it shows agrees with the API (names, addresses, power history).
+    """
+
+    id: str
+    name: str
+    host: str
+    vcpus: int
+    ram: int  # MiB
+    flavor_id: str
+    os_type: str
+    os_distro: str | None
+    os_version: str | None
+    vm_state: str
+    created_at: dt.datetime
+    running: tuple[PowerSpan, ...] = ()
+    nics: tuple[GuestNic, ...] = ()
+    disks: tuple[GuestDisk, ...] = ()
+    ssh_key_name: str | None = None
+
+    @property
+    def booted_at(self) -> dt.datetime | None:
+        """When the guest last booted, if it runs now."""
+        if self.running and self.running[-1].end is None:
+            return self.running[-1].start
+        return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DiskSample:
+    name: str
+    bytes_read: float  # per second
+    bytes_written: float
+    iops_read: float
+    iops_write: float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class MetricsSample:
+    """One point of a guest's load; rates are per second, network in bytes."""
+
+    time: dt.datetime
+    cpu_util: float | None  # % of all vCPUs (max 100)
+    memory_util: float | None  # %
+    network_bytes_in: float | None
+    network_bytes_out: float | None
+    network_packets_in: float | None
+    network_packets_out: float | None
+    disks: tuple[DiskSample, ...] = ()
+
+
+class ConsoleStream(Protocol):
+    """A guest's console as a text stream: what it prints, and what is typed into it."""
+
+    async def read(self) -> str:
+        """The next output; "" once the console has closed."""
+        ...
+
+    async def write(self, data: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class DriverError(Exception):
     """A driver operation failed; the message is shown to the user as the task's ``error``."""
 
@@ -143,3 +232,12 @@ class ComputeDriver(Protocol):
     async def detach_interface(self, instance_id: str, host: str, port_id: str, step: StepContext) -> None: ...
 
     async def get_state(self, instance_id: str, host: str) -> str: ...
+
+    async def open_console(self, guest: GuestView, console_type: str) -> ConsoleStream:
+        """Attach to the guest's console (``Capability.SERIAL_CONSOLE`` / ``VNC_CONSOLE``)."""
+        ...
+
+    async def metrics(self, guest: GuestView, start: dt.datetime, end: dt.datetime,
+                      step: int) -> list[MetricsSample]:
+        """Samples every ``step`` seconds in (start, end], oldest first (``Capability.METRICS``)."""
+        ...

@@ -9,16 +9,25 @@ Power state is kept in memory; after a restart a guest the database knows is tak
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
+from cloudlet.compute import sim_metrics
 from cloudlet.compute.base import (
     Capability,
+    ConsoleStream,
     DriverInfo,
+    GuestView,
     HostInfo,
     InstanceSpec,
+    MetricsSample,
     NicSpec,
     PowerState,
     StepContext,
 )
+from cloudlet.compute.sim_console import SimConsole, SimConsoleStream
+
+# seconds between two lines of a simulated boot log, per profile
+CONSOLE_LINE_DELAY = {"instant": 0.0, "fast": 0.02, "realistic": 0.06}
 
 # seconds per operation
 PROFILES: dict[str, dict[str, float]] = {
@@ -36,6 +45,7 @@ HOST_RAM = 256 * 1024
 class SimulatedDriver:
     def __init__(self, *, profile: str = "fast", host_count: int = 3) -> None:
         self.timings = PROFILES[profile]
+        self.console_line_delay = CONSOLE_LINE_DELAY[profile]
         self._hosts = [HostInfo(name=f"sim-host-{i + 1}", vcpus=HOST_VCPUS, ram=HOST_RAM) for i in range(host_count)]
         self._power: dict[str, str] = {}
 
@@ -100,3 +110,11 @@ class SimulatedDriver:
 
     async def get_state(self, instance_id: str, host: str) -> str:
         return self._power.get(instance_id, PowerState.NOSTATE)
+
+    async def open_console(self, guest: GuestView, console_type: str) -> ConsoleStream:
+        """Every console type shows the same text console: a simulated guest has no framebuffer."""
+        return SimConsoleStream(SimConsole(guest), line_delay=self.console_line_delay)
+
+    async def metrics(self, guest: GuestView, start: dt.datetime, end: dt.datetime,
+                      step: int) -> list[MetricsSample]:
+        return sim_metrics.series(guest, start, end, step)

@@ -11,6 +11,7 @@ import dataclasses
 import ipaddress
 from typing import Any
 
+from cloudlet.apptemplates import service as apptemplate_service
 from cloudlet.core.clock import new_id, utcnow
 from cloudlet.core.db import Conn
 from cloudlet.core.errors import NotFoundError, ResourceLockedError, ValidationError
@@ -148,9 +149,11 @@ async def _plan_volumes(conn: Conn, scope: Scope, body: CreateInstanceRequest, f
         elif v.source == "snapshot":
             raise ValidationError.for_field(f"{field}.source", "Volume snapshots are not available in cloudlet yet; "
                                                                "use source 'image', 'new-volume' or 'existing-volume'")
-        else:
-            raise ValidationError.for_field(f"{field}.source", "App templates are not available in cloudlet yet; "
-                                                               "use source 'image', 'new-volume' or 'existing-volume'")
+        else:  # apptemplate: an image volume built from the template's image
+            image, size = await apptemplate_service.plan_volume(
+                conn, scope, apptemplate_id=v.apptemplate_id, size=v.size, flavor=flavor,
+                configuration=body.configuration, field=field)
+            plans.append(VolumePlan(v, size, True, v.boot_index, image=image))
     boot = [p for p in plans if p.boot_index == 0]
     if len(boot) > 1:
         raise ValidationError.for_field("volumes", "Only one volume may have boot_index 0")
@@ -340,6 +343,9 @@ async def create_instances(conn: Conn, scope: Scope, body: CreateInstanceRequest
         if template is not None:
             await repository.rename(conn, instance_id, naming.render(template, first_ipv4))
         await repository.put_tags(conn, instance_id, tags)
+        await apptemplate_service.apply_to_instance(conn, scope, instance_id=instance_id, volumes=body.volumes,
+                                                    configuration=body.configuration,
+                                                    allow_app_ports=body.allow_app_ports)
         task_ids.append(
             await insert_task(
                 conn, task_id=task_id, task_type=TaskType.CREATE_VM, user_id=scope.principal.user_id,

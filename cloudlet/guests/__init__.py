@@ -1,0 +1,1 @@
+"""What cloudlet tells a compute driver about a guest for console and metrics calls."""
