@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import structlog
+import swagger_ui_bundle
 from litestar import Litestar, Request, get
 from litestar.di import Provide
 from litestar.exceptions import LitestarDeprecationWarning
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
 
 from cloudlet import __version__
 from cloudlet.config import Settings
@@ -66,11 +68,15 @@ def _route_handlers() -> list[Any]:
         "floating_ips.endpoints", "reserved_fixed_ips.endpoints", "security_groups.endpoints",
         "servergroups.endpoints", "admin.endpoints",
         "instances.metadata_endpoints", "instances.metrics_endpoints", "apptemplates.endpoints", "console.endpoints",
+        "naming.endpoints", "instances.limits_endpoints", "instances.search_endpoints",
     ]
     handlers: list[Any] = []
     for name in modules:
         handlers.extend(importlib.import_module(f"cloudlet.{name}").routes)
-    return [*handlers, openapi_json]
+    docs_assets = create_static_files_router(
+        path="/docs/assets", directories=[swagger_ui_bundle.swagger_ui_path], include_in_schema=False
+    )
+    return [*handlers, openapi_json, docs_assets]
 
 
 @get("/openapi.json", include_in_schema=False, sync_to_thread=False)
@@ -114,7 +120,14 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
             description="A self-hostable cloud Instances service, wire-compatible with the Gcore Cloud API. "
             "Every path is also served under /cloud.",
             path="/docs",
-            render_plugins=[SwaggerRenderPlugin(path="/"), JsonRenderPlugin(path="/openapi.json")],
+            # Swagger UI's files come from a Python package, so /docs works offline
+            render_plugins=[
+                SwaggerRenderPlugin(
+                    path="/", js_url="/docs/assets/swagger-ui-bundle.js", css_url="/docs/assets/swagger-ui.css",
+                    standalone_preset_js_url="/docs/assets/swagger-ui-standalone-preset.js",
+                ),
+                JsonRenderPlugin(path="/openapi.json"),
+            ],
         ),
         debug=False,
     )

@@ -12,7 +12,6 @@ import secrets
 from typing import Literal
 
 import sqlalchemy as sa
-
 from litestar.di import NamedDependency
 
 from cloudlet.core.db import Conn
@@ -69,9 +68,19 @@ async def authenticate(conn: Conn, header: str | None) -> Principal:
             )
         )
     ).first()
-    if row is None:
+    if row is None or not _belongs_to_one_principal(row.role, row.client_id, row.reseller_id):
         raise AuthenticationError(f"Bad permanent token: {token[:6]}...")
     return Principal(key_id=row.id, role=row.role, client_id=row.client_id, reseller_id=row.reseller_id)
+
+
+def _belongs_to_one_principal(role: str, client_id: int | None, reseller_id: int | None) -> bool:
+    """A key is usable only with the tenant its role needs: scoping by a missing id (``IS NULL``)
+    would otherwise match every client without a reseller."""
+    if role == "client":
+        return client_id is not None
+    if role == "reseller":
+        return reseller_id is not None
+    return role == "admin"
 
 
 PrincipalDep = NamedDependency[Principal]

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from cloudlet.core.auth import Principal
 from cloudlet.core.db import Conn
-from cloudlet.core.errors import NotFoundError
+from cloudlet.core.errors import ForbiddenError, NotFoundError
 from cloudlet.models import clients, projects, regions
 
 
@@ -34,6 +34,27 @@ def visible_projects(principal: Principal) -> sa.ColumnElement[bool]:
         owned = sa.select(clients.c.id).where(clients.c.reseller_id == principal.reseller_id)
         return sa.and_(not_deleted, projects.c.client_id.in_(owned.scalar_subquery()))
     return sa.and_(not_deleted, projects.c.client_id == principal.client_id)
+
+
+def visible_clients(principal: Principal) -> sa.ColumnElement[bool]:
+    """The condition on ``clients`` that keeps only what ``principal`` may see."""
+    if principal.role == "admin":
+        return sa.true()
+    if principal.role == "reseller":
+        return clients.c.reseller_id == principal.reseller_id
+    return clients.c.id == principal.client_id
+
+
+async def may_see_client(conn: Conn, principal: Principal, client_id: int) -> bool:
+    """Whether the client exists and ``principal`` may act on it (its own, or one of its reseller's)."""
+    found = await conn.scalar(sa.select(clients.c.id).where(clients.c.id == client_id, visible_clients(principal)))
+    return found is not None
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    """403 for a principal whose role may not call the endpoint at all (no tenant detail is revealed)."""
+    if principal.role not in roles:
+        raise ForbiddenError("This operation is not available to this API key's role")
 
 
 async def get_region(conn: Conn, region_id: int) -> sa.Row | None:

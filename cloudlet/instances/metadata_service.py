@@ -7,35 +7,13 @@ with 400 (a 409 would make the SDK retry). Writes honour the instance lock like 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from cloudlet.core.db import Conn
 from cloudlet.core.errors import NotFoundError, ResourceLockedError, ValidationError
 from cloudlet.core.scope import Scope
 from cloudlet.instances import repository, service
-
-MAX_ITEMS = 100
-MAX_KEY_CHARS = 255
-MAX_VALUE_BYTES = 1024
-_BAD_KEY = re.compile(r"[\s=]")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-def check_items(items: dict[str, Any]) -> dict[str, str]:
-    """Keys of 1-255 characters without whitespace or '='; string values of at most 1024 bytes."""
-    for key, value in items.items():
-        if not key or len(key) > MAX_KEY_CHARS:
-            raise ValidationError.for_field(key or "key", f"A key must have 1 to {MAX_KEY_CHARS} characters")
-        if _BAD_KEY.search(key):
-            raise ValidationError.for_field(key, "A key cannot contain spaces, tabs, newlines or '='")
-        if not isinstance(value, str):
-            raise ValidationError.for_field(key, f"The value must be a string, not {type(value).__name__}")
-        if len(value.encode()) > MAX_VALUE_BYTES:
-            raise ValidationError.for_field(key, f"The value must be at most {MAX_VALUE_BYTES} bytes")
-        if _CONTROL.search(value):
-            raise ValidationError.for_field(key, "The value cannot contain tabs, newlines or control characters")
-    return dict(items)
+from cloudlet.instances.tag_rules import check_count, check_items
 
 
 async def _unlocked(conn: Conn, scope: Scope, instance_id: str) -> Any:
@@ -53,12 +31,6 @@ def _refuse_read_only_changes(existing: dict[str, Any], items: dict[str, str]) -
     for key, value in items.items():
         if key in existing and existing[key].read_only and existing[key].value != value:
             raise ValidationError.for_field(key, f"Metadata item {key!r} is read-only")
-
-
-def _check_count(keys: set[str]) -> None:
-    if len(keys) > MAX_ITEMS:
-        raise ValidationError.for_field("metadata", f"An instance can have at most {MAX_ITEMS} metadata items; "
-                                                    f"this request would make {len(keys)}")
 
 
 async def list_items(conn: Conn, scope: Scope, instance_id: str) -> list[Any]:
@@ -80,7 +52,7 @@ async def upsert_items(conn: Conn, scope: Scope, instance_id: str, items: dict[s
     await _unlocked(conn, scope, instance_id)
     existing = await _items(conn, instance_id)
     _refuse_read_only_changes(existing, items)
-    _check_count(set(existing) | set(items))
+    check_count(set(existing) | set(items))
     await repository.put_tags(conn, instance_id, items)
     await repository.touch(conn, instance_id)
 
@@ -92,7 +64,7 @@ async def replace_items(conn: Conn, scope: Scope, instance_id: str, items: dict[
     existing = await _items(conn, instance_id)
     _refuse_read_only_changes(existing, items)
     read_only = {k for k, t in existing.items() if t.read_only}
-    _check_count(read_only | set(items))
+    check_count(read_only | set(items))
     await repository.delete_tags(conn, instance_id)
     await repository.put_tags(conn, instance_id, {k: v for k, v in items.items() if k not in read_only})
     await repository.touch(conn, instance_id)

@@ -267,3 +267,53 @@ async def delete_tags(conn: Conn, instance_id: str, keys: list[str] | None = Non
     if keys is not None:
         stmt = stmt.where(instance_tags.c.key.in_(keys))
     await conn.execute(stmt)
+
+
+# --- search across a reseller's clients (GET /v1/instances/search) ------------------------
+
+
+@dataclasses.dataclass(slots=True)
+class SearchFilters:
+    """Each given filter is a case-insensitive substring: of the id, the name, or a fixed IP."""
+
+    id: str | None = None
+    name: str | None = None
+    instance_ip: str | None = None
+
+    def conditions(self) -> list[sa.ColumnElement[bool]]:
+        c = instances.c
+        out: list[sa.ColumnElement[bool]] = []
+        if self.id:
+            out.append(c.id.ilike(f"%{like_escape(self.id)}%", escape="\\"))
+        if self.name:
+            out.append(c.name.ilike(f"%{like_escape(self.name)}%", escape="\\"))
+        if self.instance_ip:
+            out.append(sa.exists().where(
+                ports.c.instance_id == c.id, ip_allocations.c.port_id == ports.c.id,
+                ip_allocations.c.ip_address.ilike(f"%{like_escape(self.instance_ip)}%", escape="\\"),
+            ))
+        return out
+
+
+async def search_rows(conn: Conn, principal: Any, filters: SearchFilters, *, limit: int,
+                      offset: int) -> tuple[list[Any], int]:
+    """Instances in every project ``principal`` may see (all of a reseller's clients), with where they live.
+
+    Unlike the other reads here, search is scoped by the principal rather than one project and region."""
+    from cloudlet.core.scope import visible_projects
+    from cloudlet.models import projects, regions
+
+    where = [visible_projects(principal), *filters.conditions()]
+    joined = instances.join(projects, projects.c.id == instances.c.project_id).join(
+        regions, regions.c.id == instances.c.region_id)
+    total = int(await conn.scalar(sa.select(sa.func.count()).select_from(joined).where(*where)) or 0)
+    if limit == 0 or offset >= total:
+        return [], total
+    rows = await conn.execute(
+        sa.select(instances.c.id, instances.c.name, instances.c.project_id, instances.c.region_id,
+                  projects.c.client_id, projects.c.name.label("project_name"),
+                  regions.c.display_name.label("region_name"))
+        .select_from(joined).where(*where)
+        .order_by(instances.c.created_at.desc(), instances.c.id.desc()).limit(limit).offset(offset)
+    )
+    return list(rows), total

@@ -28,6 +28,8 @@ from cloudlet.instances.schemas import (
     VolumeRequest,
 )
 from cloudlet.instances.states import VmState, check_allowed
+from cloudlet.instances.tag_rules import check_count, check_items
+from cloudlet.naming import service as naming_service
 from cloudlet.networks import ipam
 from cloudlet.networks import repository as network_repository
 from cloudlet.quotas import service as quota_service
@@ -299,6 +301,8 @@ async def create_instances(conn: Conn, scope: Scope, body: CreateInstanceRequest
     plan_names = _naming(body)
     count = len(plan_names.names)
     volumes, os_type = await _plan_volumes(conn, scope, body, flavor, count)
+    await naming_service.check_create_names(conn, scope, names=plan_names.names, templates=plan_names.templates,
+                                            os_type=os_type)
     if os_type == "windows" and flavor.os_type != "windows":
         raise ValidationError.for_field("flavor", f"Windows needs a Windows flavor (g1w-*); {flavor.id} is not one")
     if os_type != "windows" and flavor.os_type == "windows":
@@ -320,7 +324,8 @@ async def create_instances(conn: Conn, scope: Scope, body: CreateInstanceRequest
     await quota_service.enforce(conn, scope.client_id, scope.region_id,
                                 _requested_quota(flavor, volumes, interfaces, count))
 
-    tags = {**(body.metadata or {}), **(body.tags or {})}
+    tags = check_items({**(body.metadata or {}), **(body.tags or {})})
+    check_count(set(tags))
     secrets = {k: v for k, v in (("password", body.password), ("username", body.username),
                                  ("user_data", body.user_data)) if v is not None} or None
     task_ids = []
@@ -408,6 +413,8 @@ async def _write_ports(conn: Conn, scope: Scope, plans: list[InterfacePlan], *, 
             port_id = plan.reserved_port.id
             await network_repository.bind_port(conn, port_id, instance_id=instance_id, position=position,
                                                interface_name=i.interface_name)
+            held = {g.id for g in (await sg_repository.groups_of_ports(conn, [port_id])).get(port_id, [])}
+            await sg_repository.attach_to_port(conn, port_id, [g for g in plan.security_group_ids if g not in held])
             addresses = await floating_service.fixed_addresses(conn, port_id)
         else:
             port_id = new_id()
@@ -453,9 +460,11 @@ async def update_instance(conn: Conn, scope: Scope, instance_id: str, body: Upda
         await repository.delete_tags(conn, instance_id)
     elif isinstance(body.tags, dict):
         removed = [k for k, v in body.tags.items() if v is None]
+        written = check_items({k: v for k, v in body.tags.items() if v is not None})
         if removed:
             await repository.delete_tags(conn, instance_id, removed)
-        await repository.put_tags(conn, instance_id, {k: v for k, v in body.tags.items() if v is not None})
+        await repository.put_tags(conn, instance_id, written)
+        check_count({t.key for t in (await repository.tags_of(conn, [instance_id])).get(instance_id, [])})
     await repository.touch(conn, instance_id)
 
 

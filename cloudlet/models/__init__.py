@@ -3,6 +3,7 @@
 from cloudlet.models.base import metadata
 from cloudlet.models.catalog import flavors, images
 from cloudlet.models.compute import instance_tags, instances, servergroups, ssh_keys, volumes
+from cloudlet.models.naming import reseller_name_templates
 from cloudlet.models.network import (
     floating_ips,
     ip_allocations,
@@ -19,6 +20,6 @@ from cloudlet.models.tenancy import api_keys, clients, projects, regional_quotas
 __all__ = [
     "api_keys", "clients", "faults", "flavors", "floating_ips", "images", "instance_tags", "instances",
     "ip_allocations", "metadata", "networks", "port_security_groups", "ports", "projects", "regional_quotas",
-    "regions", "resellers", "security_group_rules", "security_groups", "servergroups", "ssh_keys", "subnets",
-    "tasks", "volumes",
+    "regions", "reseller_name_templates", "resellers", "security_group_rules", "security_groups", "servergroups",
+    "ssh_keys", "subnets", "tasks", "volumes",
 ]

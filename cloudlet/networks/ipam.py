@@ -103,3 +103,39 @@ async def used_count(conn: Conn, subnet_id: str) -> int:
     return int(await conn.scalar(
         sa.select(sa.func.count()).select_from(ip_allocations).where(ip_allocations.c.subnet_id == subnet_id)
     ) or 0)
+
+
+async def used_counts(conn: Conn, subnet_ids: list[str]) -> dict[str, int]:
+    """Addresses in use per subnet (ports and floating IPs alike)."""
+    out = {s: 0 for s in subnet_ids}
+    if subnet_ids:
+        rows = await conn.execute(
+            sa.select(ip_allocations.c.subnet_id, sa.func.count()).where(ip_allocations.c.subnet_id.in_(subnet_ids))
+            .group_by(ip_allocations.c.subnet_id)
+        )
+        for subnet_id, count in rows:
+            out[subnet_id] = int(count)
+    return out
+
+
+async def pick_subnet(conn: Conn, subnets: list[Any], *, family: int, field: str,
+                      prefer: set[str] | frozenset[str] = frozenset()) -> Any:
+    """The subnet of ``family`` to take an address from: one in ``prefer`` that still has room
+    (the instance already uses it), else the one with the most free addresses."""
+    candidates = [s for s in subnets if s.ip_version == family]
+    if not candidates:
+        raise ValidationError.for_field(field, f"The network has no IPv{family} subnet")
+    used = await used_counts(conn, [s.id for s in candidates])
+    free = {s.id: capacity(s.cidr, s.gateway_ip) - used[s.id] for s in candidates}
+    preferred = [s for s in candidates if s.id in prefer and free[s.id] > 0]
+    if preferred:
+        return preferred[0]
+    best = max(candidates, key=lambda s: free[s.id])
+    if free[best.id] <= 0:
+        raise SubnetFullError(f"Subnet {best.id} ({best.cidr}) has no free IP address left")
+    return best
+
+
+async def allocated_addresses(conn: Conn, subnet_id: str) -> set[str]:
+    rows = await conn.execute(sa.select(ip_allocations.c.ip_address).where(ip_allocations.c.subnet_id == subnet_id))
+    return {r.ip_address for r in rows}

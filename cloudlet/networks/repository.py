@@ -9,7 +9,14 @@ import sqlalchemy as sa
 from cloudlet.core.clock import utcnow
 from cloudlet.core.db import Conn
 from cloudlet.core.scope import Scope
-from cloudlet.models import floating_ips, ip_allocations, networks, port_security_groups, ports, subnets
+from cloudlet.models import (
+    floating_ips,
+    ip_allocations,
+    networks,
+    port_security_groups,
+    ports,
+    subnets,
+)
 
 
 def _visible_networks(scope: Scope) -> sa.ColumnElement[bool]:
@@ -131,3 +138,135 @@ async def floating_of_instances(conn: Conn, instance_ids: list[str]) -> list[Any
             )
         ).all()
     )
+
+
+# --- networks (the Networks API) -----------------------------------------------------------
+
+
+async def list_networks(conn: Conn, scope: Scope, *, owned_only: bool, external: bool | None = None,
+                        name: str | None = None, network_type: str | None = None) -> list[Any]:
+    where = [_visible_networks(scope)]
+    if owned_only:
+        where.append(networks.c.project_id == scope.project_id)
+    if external is not None:
+        where.append(networks.c.external.is_(external))
+    if name is not None:
+        where.append(networks.c.name == name)
+    if network_type is not None:
+        where.append(networks.c.type == network_type)
+    return list((await conn.execute(sa.select(networks).where(*where)
+                                    .order_by(networks.c.created_at, networks.c.id))).all())
+
+
+async def insert_network(conn: Conn, scope: Scope, **values: Any) -> None:
+    now = utcnow()
+    await conn.execute(networks.insert().values(project_id=scope.project_id, region_id=scope.region_id,
+                                                created_at=now, updated_at=now, **values))
+
+
+async def get_network_plain(conn: Conn, network_id: str) -> Any:
+    """Unscoped read by id, for task handlers acting on an already authorised task."""
+    return (await conn.execute(sa.select(networks).where(networks.c.id == network_id))).first()
+
+
+async def update_network(conn: Conn, network_id: str, **values: Any) -> None:
+    await conn.execute(networks.update().where(networks.c.id == network_id).values(updated_at=utcnow(), **values))
+
+
+async def take_network_lock(conn: Conn, network_id: str, task_id: str) -> bool:
+    result = await conn.execute(networks.update().where(networks.c.id == network_id, networks.c.task_id.is_(None))
+                                .values(task_id=task_id, updated_at=utcnow()))
+    return result.rowcount == 1  # type: ignore[no-any-return]
+
+
+async def release_network_lock(conn: Conn, network_id: str, task_id: str) -> None:
+    await conn.execute(networks.update().where(networks.c.id == network_id, networks.c.task_id == task_id)
+                       .values(task_id=None, updated_at=utcnow()))
+
+
+async def port_count(conn: Conn, network_id: str) -> int:
+    return int(await conn.scalar(sa.select(sa.func.count()).select_from(ports)
+                                 .where(ports.c.network_id == network_id)) or 0)
+
+
+async def delete_network(conn: Conn, network_id: str) -> None:
+    """Delete a network with its subnets (the caller made sure no port uses it)."""
+    subnet_ids = sa.select(subnets.c.id).where(subnets.c.network_id == network_id).scalar_subquery()
+    await conn.execute(ip_allocations.delete().where(ip_allocations.c.subnet_id.in_(subnet_ids)))
+    await conn.execute(subnets.delete().where(subnets.c.network_id == network_id))
+    await conn.execute(networks.delete().where(networks.c.id == network_id))
+
+
+async def subnet_ids_of(conn: Conn, network_ids: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {n: [] for n in network_ids}
+    if network_ids:
+        rows = await conn.execute(sa.select(subnets.c.id, subnets.c.network_id)
+                                  .where(subnets.c.network_id.in_(network_ids))
+                                  .order_by(subnets.c.created_at, subnets.c.id))
+        for r in rows:
+            out[r.network_id].append(r.id)
+    return out
+
+
+async def networks_by_ids(conn: Conn, network_ids: list[str]) -> dict[str, Any]:
+    if not network_ids:
+        return {}
+    rows = await conn.execute(sa.select(networks).where(networks.c.id.in_(network_ids)))
+    return {r.id: r for r in rows}
+
+
+async def subnets_of_networks(conn: Conn, network_ids: list[str]) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {n: [] for n in network_ids}
+    if network_ids:
+        rows = await conn.execute(sa.select(subnets).where(subnets.c.network_id.in_(network_ids))
+                                  .order_by(subnets.c.created_at, subnets.c.id))
+        for r in rows:
+            out[r.network_id].append(r)
+    return out
+
+
+# --- ports ---------------------------------------------------------------------------------
+
+
+async def ports_of_instance(conn: Conn, instance_id: str) -> list[Any]:
+    """Every column of the instance's ports, in interface order."""
+    return list((await conn.execute(sa.select(ports).where(ports.c.instance_id == instance_id)
+                                    .order_by(ports.c.position, ports.c.created_at))).all())
+
+
+async def next_position(conn: Conn, instance_id: str) -> int:
+    top = await conn.scalar(sa.select(sa.func.max(ports.c.position)).where(ports.c.instance_id == instance_id))
+    return 0 if top is None else int(top) + 1
+
+
+async def allocations_of_ports(conn: Conn, port_ids: list[str]) -> dict[str, list[Any]]:
+    """Per port: its addresses with subnet id and IP version, IPv4 first."""
+    out: dict[str, list[Any]] = {p: [] for p in port_ids}
+    if port_ids:
+        rows = await conn.execute(
+            sa.select(ip_allocations.c.port_id, ip_allocations.c.ip_address, ip_allocations.c.subnet_id,
+                      subnets.c.ip_version)
+            .select_from(ip_allocations.join(subnets, subnets.c.id == ip_allocations.c.subnet_id))
+            .where(ip_allocations.c.port_id.in_(port_ids))
+            .order_by(subnets.c.ip_version, ip_allocations.c.ip_address)
+        )
+        for r in rows:
+            out[r.port_id].append(r)
+    return out
+
+
+async def set_port_interface_name(conn: Conn, port_id: str, interface_name: str | None) -> None:
+    await conn.execute(ports.update().where(ports.c.id == port_id)
+                       .values(interface_name=interface_name, updated_at=utcnow()))
+
+
+async def list_reserved_ports(conn: Conn, scope: Scope) -> list[Any]:
+    return list((await conn.execute(
+        sa.select(ports).where(ports.c.project_id == scope.project_id, ports.c.region_id == scope.region_id,
+                               ports.c.reserved.is_(True))
+        .order_by(ports.c.created_at, ports.c.id)
+    )).all())
+
+
+async def get_port_plain(conn: Conn, port_id: str) -> Any:
+    return (await conn.execute(sa.select(ports).where(ports.c.id == port_id))).first()

@@ -14,6 +14,7 @@ from cloudlet.models import (
     ports,
     projects,
     regional_quotas,
+    regions,
     servergroups,
     subnets,
     volumes,
@@ -36,6 +37,10 @@ async def set_limits(conn: Conn, client_id: int, region_id: int, limits: dict[st
                                  .values(limits=limits))
     if updated.rowcount == 0:
         await conn.execute(regional_quotas.insert().values(client_id=client_id, region_id=region_id, limits=limits))
+
+
+async def region_ids(conn: Conn) -> list[int]:
+    return list((await conn.execute(sa.select(regions.c.id).order_by(regions.c.id))).scalars())
 
 
 def _client_projects(client_id: int) -> Any:

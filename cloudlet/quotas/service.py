@@ -1,12 +1,50 @@
 """Quota decisions. ``requested`` maps quota names (``cpu_count``, ``ram``...) to the amount a
-request adds; a quota is exceeded when usage + requested > limit (behaviour.md 4.3)."""
+request adds; a quota is exceeded when usage + requested > limit (behaviour.md 4.3).
+
+Usage is always counted from the resource tables inside the caller's transaction. ``enforce`` first
+locks the client's ``regional_quotas`` row (``FOR UPDATE`` on PostgreSQL; SQLite has one writer), so
+two requests of one client racing for the last unit take turns and the second one sees the first's rows.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from cloudlet.core.db import Conn
-from cloudlet.core.errors import QuotaLimitExceed
+from cloudlet.core.errors import QuotaLimitExceed, ValidationError
 from cloudlet.quotas import repository
 from cloudlet.seed import default_quota_limits
+
+SHARED_FLAVOR_PREFIX = "g1s-shared"  # basic VMs count against shared_vm_count instead of vm_count
+
+# Every quota of Gcore's RegionalDiffQuotas (endpoints.md S14); ``<name>_limit`` may be set for each.
+QUOTA_NAMES = frozenset({
+    "baremetal_basic_count", "baremetal_gpu_count", "baremetal_hf_count", "baremetal_infrastructure_count",
+    "baremetal_network_count", "baremetal_storage_count", "caas_container_count", "caas_cpu_count",
+    "caas_gpu_count", "caas_ram_size", "cluster_count", "cpu_count", "dbaas_postgres_cluster_count",
+    "external_ip_count", "faas_cpu_count", "faas_function_count", "faas_namespace_count", "faas_ram_size",
+    "firewall_count", "floating_count", "gpu_count", "image_count", "image_size", "ipu_count", "laas_topic_count",
+    "loadbalancer_count", "network_count", "ram", "registry_count", "registry_storage", "router_count",
+    "secret_count", "servergroup_count", "sfs_count", "sfs_size", "shared_vm_count", "snapshot_schedule_count",
+    "subnet_count", "vm_count", "volume_count", "volume_size", "volume_snapshots_count", "volume_snapshots_size",
+})
+
+
+def instance_request(*, flavor: Any | None, count: int, new_volume_sizes: list[int], external_interfaces: int,
+                     new_floating_ips: int) -> dict[str, int]:
+    """What creating ``count`` instances alike takes from the quotas (behaviour.md 4.3): each one its
+    flavor's vCPUs and RAM, its new volumes (existing ones are already counted), one external IP per
+    external interface and one floating IP per interface asking for a new one."""
+    requested: dict[str, int] = {}
+    if flavor is not None:
+        requested["shared_vm_count" if flavor.id.startswith(SHARED_FLAVOR_PREFIX) else "vm_count"] = count
+        requested["cpu_count"] = count * flavor.vcpus
+        requested["ram"] = count * flavor.ram
+    requested["volume_count"] = count * len(new_volume_sizes)
+    requested["volume_size"] = count * sum(new_volume_sizes)
+    requested["external_ip_count"] = count * external_interfaces
+    requested["floating_count"] = count * new_floating_ips
+    return requested
 
 
 async def limits_for(conn: Conn, client_id: int, region_id: int, *, for_update: bool = False) -> dict[str, int]:
@@ -14,15 +52,21 @@ async def limits_for(conn: Conn, client_id: int, region_id: int, *, for_update: 
     return stored if stored is not None else {}
 
 
-async def exceeded(conn: Conn, client_id: int, region_id: int, requested: dict[str, int]) -> dict[str, int]:
-    """The ``<q>_limit/_requested/_usage`` triples of every quota the request would exceed."""
-    limits = await limits_for(conn, client_id, region_id, for_update=True)
+async def exceeded(conn: Conn, client_id: int, region_id: int, requested: dict[str, int], *,
+                   lock: bool = True) -> dict[str, int]:
+    """The ``<q>_limit/_requested/_usage`` triples of every quota the request would exceed.
+
+    ``lock`` (for writes) holds the client's quota row until the transaction ends; a read-only check
+    (check_limits) passes ``lock=False``."""
+    limits = await limits_for(conn, client_id, region_id, for_update=lock)
+    wanted = {name: amount for name, amount in requested.items()
+              if amount > 0 and limits.get(f"{name}_limit") is not None}
+    if not wanted:
+        return {}
     used = await repository.usage(conn, client_id, region_id)
     out: dict[str, int] = {}
-    for name, amount in requested.items():
-        limit = limits.get(f"{name}_limit")
-        if amount <= 0 or limit is None:
-            continue
+    for name, amount in wanted.items():
+        limit = limits[f"{name}_limit"]
         current = used.get(name, 0)
         if current + amount > limit:
             out.update({f"{name}_limit": limit, f"{name}_requested": amount, f"{name}_usage": current})
@@ -43,11 +87,16 @@ async def enforce(conn: Conn, client_id: int, region_id: int, requested: dict[st
             )
 
 
+async def give_default_limits(conn: Conn, client_id: int) -> None:
+    """A new client starts with the catalog's quotas in every region, like the seeded default client."""
+    for region_id in await repository.region_ids(conn):
+        await repository.set_limits(conn, client_id, region_id, default_quota_limits())
+
+
 async def regional_report(conn: Conn, client_id: int, region_id: int) -> dict[str, int]:
-    """``<q>_limit`` and ``<q>_usage`` for every quota with a limit (GET regional_quotas)."""
+    """``<q>_limit`` and ``<q>_usage`` for every quota with a limit (GET regional_quotas); a quota
+    without a limit is not listed, as nothing stops its use."""
     limits = await limits_for(conn, client_id, region_id)
-    if not limits:
-        limits = {k: 0 for k in default_quota_limits()}
     used = await repository.usage(conn, client_id, region_id)
     out: dict[str, int] = {}
     for key, limit in sorted(limits.items()):
@@ -55,3 +104,30 @@ async def regional_report(conn: Conn, client_id: int, region_id: int) -> dict[st
         out[key] = limit
         out[f"{name}_usage"] = used.get(name, 0)
     return out
+
+
+def _checked_changes(changes: dict[str, Any]) -> dict[str, int | None]:
+    if not changes:
+        raise ValidationError.for_field("body", "Give at least one <quota>_limit field")
+    out: dict[str, int | None] = {}
+    for key, value in changes.items():
+        name = key[: -len("_limit")] if key.endswith("_limit") else None
+        if name not in QUOTA_NAMES:
+            raise ValidationError.for_field(key, f"Unknown quota {key}: use <quota>_limit, e.g. cpu_count_limit")
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ValidationError.for_field(key, "A limit is a whole number of at least 0, or null for no limit")
+        out[key] = value
+    return out
+
+
+async def update_limits(conn: Conn, client_id: int, region_id: int, changes: dict[str, Any]) -> dict[str, int]:
+    """Set the given ``<quota>_limit`` values (null removes a limit); the others stay as they were."""
+    checked = _checked_changes(changes)
+    limits = await limits_for(conn, client_id, region_id, for_update=True)
+    for key, value in checked.items():
+        if value is None:
+            limits.pop(key, None)
+        else:
+            limits[key] = value
+    await repository.set_limits(conn, client_id, region_id, limits)
+    return await regional_report(conn, client_id, region_id)

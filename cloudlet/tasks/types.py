@@ -43,3 +43,6 @@ class TaskType(StrEnum):
     CREATE_VOLUME = "create_volume"
     DELETE_VOLUME = "delete_volume"
     DELETE_PROJECT = "delete_project"
+    UPDATE_NETWORK = "update_network"
+    CREATE_SECURITY_GROUP_RULE = "create_security_group_rule"
+    DELETE_SECURITY_GROUP_RULE = "delete_security_group_rule"

@@ -74,6 +74,8 @@ class TestCreateInstance:
             ({"ssh_key_name": "missing"}, 404),
             ({"volumes": [{"source": "image", "image_id": WINDOWS, "size": 40}]}, 400),
             ({"interfaces": [{"type": "bogus"}]}, 400),
+            ({"tags": {"bad key": "v"}}, 400),
+            ({"tags": {f"k{n}": "v" for n in range(101)}}, 400),
         ],
     )
     async def test_bad_input_is_4xx_and_creates_nothing(self, client, project_id, overrides, status):

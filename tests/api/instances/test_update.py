@@ -35,3 +35,11 @@ class TestUpdateInstance:
         r = await client.patch(url, json={"name": "x"})
         assert r.status_code == 400
         assert (await client.get(url)).json()["name"] == "web-1"
+
+    async def test_tag_rules_apply_to_patch(self, client, project_id):
+        task = await create(client, project_id, tags={"keep": "1"})
+        url = f"/v1/instances/{project_id}/1/{task['created_resources']['instances'][0]}"
+        assert (await client.patch(url, json={"tags": {"a=b": "x"}})).status_code == 400
+        too_many = {f"k{n}": "v" for n in range(100)}
+        assert (await client.patch(url, json={"tags": too_many})).status_code == 400
+        assert {t["key"] for t in (await client.get(url)).json()["tags"]} == {"keep"}

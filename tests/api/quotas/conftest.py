@@ -1,0 +1,1 @@
+from tests.api.tenancy.helpers import cleanup  # noqa: F401  (fixture)
