@@ -276,21 +276,6 @@ async def _plan_interfaces(conn: Conn, scope: Scope, body: CreateInstanceRequest
     return plans
 
 
-def _requested_quota(flavor: Any, volumes: list[VolumePlan], interfaces: list[InterfacePlan], n: int) -> dict[str, int]:
-    shared = flavor.id.startswith("g1s-shared")
-    made = [p for p in volumes if p.existing is None]
-    return {
-        "shared_vm_count" if shared else "vm_count": n,
-        "cpu_count": n * flavor.vcpus,
-        "ram": n * flavor.ram,
-        "volume_count": n * len(made),
-        "volume_size": n * sum(p.size for p in made),
-        "external_ip_count": n * sum(1 for i in interfaces if i.request.type == "external"),
-        "floating_count": n * sum(1 for i in interfaces
-                                  if i.request.floating_ip is not None and i.request.floating_ip.source == "new"),
-    }
-
-
 async def create_instances(conn: Conn, scope: Scope, body: CreateInstanceRequest, *, request_id: str) -> list[str]:
     """Write BUILD instances with their volumes, ports and tasks; returns the task ids (one per instance)."""
     flavor = await flavor_repository.get(conn, scope.region_id, body.flavor)
@@ -322,7 +307,12 @@ async def create_instances(conn: Conn, scope: Scope, body: CreateInstanceRequest
             raise NotFoundError(f"Server group {body.servergroup_id} could not be found")
     interfaces = await _plan_interfaces(conn, scope, body, count)
     await quota_service.enforce(conn, scope.client_id, scope.region_id,
-                                _requested_quota(flavor, volumes, interfaces, count))
+                                quota_service.instance_request(
+                                    flavor=flavor, count=count,
+                                    new_volume_sizes=[p.size for p in volumes if p.existing is None],
+                                    external_interfaces=sum(1 for i in interfaces if i.request.type == "external"),
+                                    new_floating_ips=sum(1 for i in interfaces if i.request.floating_ip is not None
+                                                         and i.request.floating_ip.source == "new")))
 
     tags = check_items({**(body.metadata or {}), **(body.tags or {})})
     check_count(set(tags))
@@ -453,8 +443,10 @@ async def _lock_free(conn: Conn, scope: Scope, instance_id: str) -> Any:
 
 async def update_instance(conn: Conn, scope: Scope, instance_id: str, body: UpdateInstanceRequest) -> None:
     """Rename and/or JSON-merge-patch the tags; read-only tags never change."""
-    await _lock_free(conn, scope, instance_id)
+    row = await _lock_free(conn, scope, instance_id)
     if body.name is not None:
+        await naming_service.check_create_names(conn, scope, names=[body.name], templates=[None],
+                                                os_type=row.os_type)
         await repository.rename(conn, instance_id, body.name)
     if body.tags is None:
         await repository.delete_tags(conn, instance_id)

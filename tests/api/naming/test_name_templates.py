@@ -260,3 +260,15 @@ class TestNamingOnCreate:
         cleanup.append((other.project_id, await create_instance(client, other, name="my-vm")))
         direct = await new_tenant(client)
         cleanup.append((direct.project_id, await create_instance(client, direct, name="my-vm")))
+
+
+class TestNamingOnRename:
+    async def test_a_governed_client_cannot_rename_to_a_custom_name(self, client, governed, cleanup):
+        _, tenant = governed
+        instance_id = await create_instance(client, tenant, name=None, name_template="frn-c2-{ip_octets}")
+        cleanup.append((tenant.project_id, instance_id))
+        url = f"/v1/instances/{tenant.project_id}/{REGION}/{instance_id}"
+        before = ok(await client.get(url))["name"]
+        r = await client.patch(url, json={"name": "my-vm"}, headers=tenant.headers)
+        assert r.status_code == 400 and "['my-vm']" in r.json()["message"]
+        assert ok(await client.get(url))["name"] == before
