@@ -11,12 +11,7 @@ import datetime as dt
 from typing import Any
 
 from msgspec import Struct
-
-
-class Tag(Struct):
-    key: str
-    value: str
-    read_only: bool
+from cloudlet.core.schemas import Tag
 
 
 class Image(Struct):

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
+from cloudlet.core.schemas import Tag, TaskIdList
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z 0-9._\-]{1,61}[a-zA-Z0-9._]$"
 NAME_TEMPLATE_PATTERN = r"^[a-zA-Z0-9{][a-zA-Z 0-9._\-}{]{1,61}[a-zA-Z0-9._}]$"
@@ -95,16 +96,6 @@ class UpdateInstanceRequest(Struct):
 
 
 # --- responses ----------------------------------------------------------------------------
-
-
-class TaskIdList(Struct):
-    tasks: list[str]
-
-
-class Tag(Struct):
-    key: str
-    value: str
-    read_only: bool
 
 
 class Address(Struct):

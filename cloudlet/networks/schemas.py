@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 from msgspec import UNSET, Meta, Struct, UnsetType
+from cloudlet.core.schemas import Tag, TaskIdList
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z 0-9._\-]{1,61}[a-zA-Z0-9._]$"
 ResourceName = Annotated[str, Meta(pattern=NAME_PATTERN, description="3-63 characters")]
@@ -15,16 +16,6 @@ TagValue = Annotated[str, Meta(max_length=255)]
 TagMap = dict[TagKey, TagValue]
 TagPatch = dict[TagKey, TagValue | None]
 NetworkType = Literal["vlan", "vxlan"]
-
-
-class TaskIdList(Struct):
-    tasks: list[str]
-
-
-class Tag(Struct):
-    key: str
-    value: str
-    read_only: bool
 
 
 def tags_out(stored: list[dict] | None) -> list[Tag]:

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 from msgspec import UNSET, Meta, Struct, UnsetType
+from cloudlet.core.schemas import TaskIdList
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z 0-9._\-]{1,61}[a-zA-Z0-9._]$"
 
@@ -23,10 +24,6 @@ class CreateProjectRequest(Struct):
 class UpdateProjectRequest(Struct):
     name: ProjectName | UnsetType = UNSET
     description: Description | None | UnsetType = UNSET
-
-
-class TaskIdList(Struct):
-    tasks: list[str]
 
 
 class Project(Struct):

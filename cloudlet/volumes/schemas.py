@@ -10,6 +10,7 @@ import uuid
 from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
+from cloudlet.core.schemas import Tag, TaskIdList
 
 NAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z 0-9._\-]{1,61}[a-zA-Z0-9._]$"
 VOLUME_TYPES = ("standard", "ssd_hiiops", "ssd_lowlatency", "ssd_local", "cold", "ultra")
@@ -40,16 +41,6 @@ class CreateVolumeRequest(Struct):
 
 
 # --- responses ----------------------------------------------------------------------------
-
-
-class TaskIdList(Struct):
-    tasks: list[str]
-
-
-class Tag(Struct):
-    key: str
-    value: str
-    read_only: bool
 
 
 class Attachment(Struct):
