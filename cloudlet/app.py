@@ -24,6 +24,7 @@ from cloudlet.core.auth import Principal, authenticate
 from cloudlet.core.db import Database
 from cloudlet.core.http import EXCEPTION_HANDLERS, GcoreFrontDoor, json_response
 from cloudlet.core.logging import configure_logging
+from cloudlet.instances.power_sync import start_power_sync
 from cloudlet.runtime import Runtime, build_runtime
 
 log = structlog.get_logger()
@@ -99,12 +100,14 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
             print(f"cloudlet: admin API key (also in {settings.data_dir / 'admin-api-key'}): {token}", flush=True)
         if runtime.run_workers:
             await runtime.engine.start(recover_all=settings.is_sqlite)
+        power_sync = start_power_sync(runtime)
         # Objects made at start-up live for the whole process: keep the collector off them.
         gc.collect()
         gc.freeze()
         try:
             yield
         finally:
+            await power_sync.stop()
             if runtime.run_workers:
                 await runtime.engine.stop()
             await runtime.db.dispose()

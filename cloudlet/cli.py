@@ -7,6 +7,8 @@ import argparse
 import asyncio
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
 from cloudlet.config import SIM_PROFILES, Settings
 
@@ -37,6 +39,32 @@ def _apply_flags(args: argparse.Namespace) -> Settings:
         sys.exit(f"cloudlet: {exc}")
 
 
+def check_driver() -> None:
+    """Start the configured compute driver once and stop; exit with its reason if it cannot start."""
+    from cloudlet.compute.base import DriverError
+    from cloudlet.runtime import build_driver
+
+    try:
+        driver = build_driver(Settings.from_env())
+    except (DriverError, ValueError) as exc:
+        sys.exit(f"cloudlet: the compute driver cannot start: {exc}")
+    close = getattr(driver, "close", None)
+    if close is not None:
+        close()
+
+
+def _check_driver_first(settings: Settings) -> None:
+    """A real driver is probed in a child process before the server starts: its failure is then one clear
+    message, and the server's worker processes are not forked from a process holding libvirt threads."""
+    if settings.driver == "simulated":
+        return
+    import subprocess
+
+    probe = subprocess.run([sys.executable, "-c", "from cloudlet.cli import check_driver; check_driver()"])
+    if probe.returncode != 0:
+        sys.exit(probe.returncode)
+
+
 def _serve(args: argparse.Namespace) -> None:
     from granian import Granian
     from granian.constants import Interfaces
@@ -44,8 +72,11 @@ def _serve(args: argparse.Namespace) -> None:
     settings = _apply_flags(args)
     if settings.is_sqlite and args.processes > 1:
         sys.exit("cloudlet: several processes need PostgreSQL (CLOUDLET_DATABASE_URL); SQLite has one writer")
+    _check_driver_first(settings)
     print(f"cloudlet {_version()} on http://{args.host}:{args.port} "
-          f"(database: {settings.effective_database_url.split('@')[-1]}, profile: {settings.sim_profile})", flush=True)
+          f"(database: {settings.effective_database_url.split('@')[-1]}, "
+          f"{'profile: ' + settings.sim_profile if settings.driver == 'simulated' else 'driver: ' + settings.driver})",
+          flush=True)
     Granian(
         "cloudlet.asgi:app",
         address=args.host,
@@ -114,6 +145,117 @@ def _migrate(args: argparse.Namespace) -> None:
     print("database is at the newest schema")
 
 
+# --- cloudlet images: files for the libvirt driver's image store, and their images rows ----------
+
+
+def _register_image(settings: Settings, *, name: str, disk: Path, kernel: Path | None = None,
+                    initrd: Path | None = None, cmdline: str | None = None, os_distro: str, os_version: str,
+                    min_disk: int | None, min_ram: int, region_id: int | None) -> str:
+    """Copy the files into the image store and insert (or, same name, update) a public image; returns its id."""
+    import dataclasses
+    import math
+
+    from cloudlet.app import prepare_database
+    from cloudlet.compute.libvirt import image_store
+    from cloudlet.core.clock import new_id, utcnow
+    from cloudlet.images import repository
+    from cloudlet.runtime import build_runtime
+
+    async def run() -> str:
+        # the simulated driver: registering files needs no hypervisor connection
+        runtime = build_runtime(dataclasses.replace(settings, driver="simulated"), run_workers=False)
+        try:
+            await prepare_database(runtime)
+            async with runtime.db.transaction() as conn:
+                region = region_id or await repository.default_region_id(conn)
+                if region is None:
+                    raise image_store.ImageStoreError("the database has no region")
+                existing = await repository.get_public_by_name(conn, region, name)
+                image_id = existing.id if existing is not None else new_id()
+                files = image_store.store(settings.effective_image_dir, image_id, disk, kernel=kernel,
+                                          initrd=initrd, cmdline=cmdline)
+                virtual_gib = max(1, math.ceil(image_store.virtual_size(files.disk) / 1024**3))
+                now = utcnow()
+                values = {
+                    "name": name, "os_distro": os_distro, "os_version": os_version, "min_disk": min_disk or virtual_gib,
+                    "min_ram": min_ram, "size": files.size, "disk_format": "qcow2", "status": "active",
+                    "updated_at": now,
+                }
+                if existing is None:
+                    await repository.insert_image(conn, {
+                        **values, "id": image_id, "region_id": region, "project_id": None,
+                        "description": f"registered from {disk.name}", "os_type": "linux",
+                        "architecture": "x86_64", "visibility": "public", "ssh_key": "allow",
+                        "hw_firmware_type": None, "display_order": None, "tags": [], "created_at": now,
+                    })
+                else:
+                    await repository.update_image(conn, image_id, values)
+                return str(image_id)
+        finally:
+            await runtime.db.dispose()
+
+    from cloudlet.compute.libvirt.image_store import ImageStoreError
+
+    try:
+        return asyncio.run(run())
+    except ImageStoreError as exc:
+        sys.exit(f"cloudlet: {exc}")
+
+
+def _images_register(args: argparse.Namespace) -> None:
+    settings = _apply_flags(args)
+    image_id = _register_image(
+        settings, name=args.name, disk=Path(args.file), kernel=Path(args.kernel) if args.kernel else None,
+        initrd=Path(args.initrd) if args.initrd else None, cmdline=args.cmdline, os_distro=args.os_distro,
+        os_version=args.os_version, min_disk=args.min_disk, min_ram=args.min_ram, region_id=args.region_id)
+    print(f"image {args.name}: {image_id} (files in {settings.effective_image_dir})")
+
+
+def _images_build_tiny(args: argparse.Namespace) -> None:
+    from cloudlet.compute.libvirt import tiny_image
+
+    settings = _apply_flags(args)
+    cache = Path(args.cache_dir or os.environ.get("CLOUDLET_TINY_CACHE") or settings.data_dir / "tiny-build")
+    try:
+        built = tiny_image.build(cache, force=args.rebuild)
+    except RuntimeError as exc:
+        sys.exit(f"cloudlet: cannot build the tiny image: {exc}")
+    info = built.info()
+    image_id = _register_image(
+        settings, name=args.name, disk=built.disk, kernel=built.kernel, initrd=built.initrd,
+        cmdline=str(info["cmdline"]), os_distro="cloudlet-tiny", os_version=str(info["kernel_version"]).split("-")[0],
+        min_disk=1, min_ram=64, region_id=None)
+    print(f"image {args.name}: {image_id} (kernel {info['kernel_version']}, built in {cache})")
+
+
+def _add_images_commands(sub: Any) -> None:
+    images = sub.add_parser("images", help="image files for the libvirt driver")
+    images_sub = images.add_subparsers(dest="images_command", required=True)
+    register = images_sub.add_parser(
+        "register", help="copy a qcow2/raw disk into the image store and add it as a public image "
+                         "(same name: replaced)")
+    register.add_argument("--name", required=True)
+    register.add_argument("--file", required=True, help="a qcow2 or raw disk image (a cloud image, say)")
+    register.add_argument("--os-distro", default="linux")
+    register.add_argument("--os-version", default="")
+    register.add_argument("--min-disk", type=int, help="GiB (default: the image's virtual size)")
+    register.add_argument("--min-ram", type=int, default=0, help="MiB")
+    register.add_argument("--kernel", help="boot this kernel directly instead of the disk's boot loader")
+    register.add_argument("--initrd", help="with --kernel")
+    register.add_argument("--cmdline", help="with --kernel (default: console=ttyS0 panic=-1 quiet)")
+    register.add_argument("--region-id", type=int, help="default: the first region")
+    _add_settings_flags(register)
+    register.set_defaults(func=_images_register)
+    tiny = images_sub.add_parser(
+        "build-tiny", help="build the busybox guest from Debian packages and register it (image cloudlet-tiny)")
+    tiny.add_argument("--name", default="cloudlet-tiny")
+    tiny.add_argument("--cache-dir", help="where the build is kept (env CLOUDLET_TINY_CACHE, "
+                                          "default <data dir>/tiny-build)")
+    tiny.add_argument("--rebuild", action="store_true", help="build again even if the cache holds a build")
+    _add_settings_flags(tiny)
+    tiny.set_defaults(func=_images_build_tiny)
+
+
 def _version() -> str:
     from cloudlet import __version__
 
@@ -156,6 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     from cloudlet.admin.cli import add_admin_commands
 
     add_admin_commands(sub, _add_settings_flags, _apply_flags)
+    _add_images_commands(sub)
 
     args = parser.parse_args(argv)
     args.func(args)

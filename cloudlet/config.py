@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 SIM_PROFILES = ("instant", "fast", "realistic")
+DRIVERS = ("simulated", "libvirt")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -30,12 +31,32 @@ class Settings:
     console_token_ttl: int = 600
     console_secret: str | None = None
     console_base_url: str | None = None
+    # Compute driver: "simulated" (default) or "libvirt" (real QEMU guests on the hosts of ``libvirt_uris``).
+    # Images' files live in ``image_dir`` (default <data_dir>/images); each host's guest disks in
+    # ``instance_dir`` (default <data_dir>/instances, the same path on every host). Guests get the flavor's
+    # RAM and vCPUs capped to the two maxima below (TCG is slow; the API still reports the flavor).
+    driver: str = "simulated"
+    libvirt_uris: tuple[str, ...] = ()
+    image_dir: Path | None = None
+    instance_dir: Path | None = None
+    libvirt_max_guest_ram_mib: int = 256
+    libvirt_max_guest_vcpus: int = 1
+    libvirt_shutdown_timeout: float = 30.0
+    libvirt_stats_interval: float = 15.0
 
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'cloudlet.db').resolve()}"
+
+    @property
+    def effective_image_dir(self) -> Path:
+        return self.image_dir if self.image_dir is not None else self.data_dir / "images"
+
+    @property
+    def effective_instance_dir(self) -> Path:
+        return self.instance_dir if self.instance_dir is not None else self.data_dir / "instances"
 
     @property
     def is_sqlite(self) -> bool:
@@ -71,6 +92,18 @@ class Settings:
             values["console_secret"] = env["CLOUDLET_CONSOLE_SECRET"]
         if env.get("CLOUDLET_CONSOLE_BASE_URL"):
             values["console_base_url"] = env["CLOUDLET_CONSOLE_BASE_URL"].rstrip("/")
+        if env.get("CLOUDLET_DRIVER"):
+            values["driver"] = env["CLOUDLET_DRIVER"].strip()
+        if env.get("CLOUDLET_LIBVIRT_URI"):
+            values["libvirt_uris"] = tuple(u.strip() for u in env["CLOUDLET_LIBVIRT_URI"].split(",") if u.strip())
+        if env.get("CLOUDLET_IMAGE_DIR"):
+            values["image_dir"] = Path(env["CLOUDLET_IMAGE_DIR"])
+        if env.get("CLOUDLET_INSTANCE_DIR"):
+            values["instance_dir"] = Path(env["CLOUDLET_INSTANCE_DIR"])
+        for name, kind in (("libvirt_max_guest_ram_mib", int), ("libvirt_max_guest_vcpus", int),
+                           ("libvirt_shutdown_timeout", float), ("libvirt_stats_interval", float)):
+            if env.get(f"CLOUDLET_{name.upper()}"):
+                values[name] = kind(env[f"CLOUDLET_{name.upper()}"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()
@@ -83,6 +116,15 @@ class Settings:
             raise ValueError("CLOUDLET_SIM_HOSTS must be at least 1")
         if self.console_token_ttl < 1:
             raise ValueError("CLOUDLET_CONSOLE_TOKEN_TTL must be at least 1 (seconds)")
+        if self.driver not in DRIVERS:
+            raise ValueError(f"CLOUDLET_DRIVER must be one of {', '.join(DRIVERS)}, not {self.driver!r}")
+        if self.driver == "libvirt" and not self.libvirt_uris:
+            raise ValueError("CLOUDLET_DRIVER=libvirt needs CLOUDLET_LIBVIRT_URI (comma-separated libvirt URIs, "
+                             "e.g. qemu:///system)")
+        if self.libvirt_max_guest_ram_mib < 96:
+            raise ValueError("CLOUDLET_LIBVIRT_MAX_GUEST_RAM_MIB must be at least 96 (smaller guests do not boot)")
+        if self.libvirt_max_guest_vcpus < 1:
+            raise ValueError("CLOUDLET_LIBVIRT_MAX_GUEST_VCPUS must be at least 1")
         url = self.effective_database_url
         if not (url.startswith("sqlite") or url.startswith("postgresql")):
             raise ValueError("CLOUDLET_DATABASE_URL must be a sqlite:// or postgresql+asyncpg:// URL")

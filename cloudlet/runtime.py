@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from cloudlet.compute import load_driver
 from cloudlet.compute.base import ComputeDriver
@@ -32,9 +33,27 @@ class Runtime:
             await self.engine.wait_for(task_ids, timeout=10.0)
 
 
+def libvirt_options(settings: Settings) -> Any:
+    """The libvirt driver's options from settings (imported here: the driver package is optional)."""
+    from cloudlet.compute.libvirt.driver import LibvirtOptions
+
+    return LibvirtOptions(
+        uris=settings.libvirt_uris, image_dir=settings.effective_image_dir,
+        instance_dir=settings.effective_instance_dir, max_guest_ram_mib=settings.libvirt_max_guest_ram_mib,
+        max_guest_vcpus=settings.libvirt_max_guest_vcpus, shutdown_timeout=settings.libvirt_shutdown_timeout,
+        stats_interval=settings.libvirt_stats_interval,
+    )
+
+
+def build_driver(settings: Settings) -> ComputeDriver:
+    """The configured compute driver; raises ``DriverUnavailable`` when it cannot start (never falls back)."""
+    return load_driver(settings.driver, sim_profile=settings.sim_profile, sim_hosts=settings.sim_hosts,
+                       libvirt=libvirt_options(settings) if settings.driver == "libvirt" else None)
+
+
 def build_runtime(settings: Settings, *, run_workers: bool = True) -> Runtime:
     db = Database(settings.effective_database_url, pool_size=settings.db_pool_size)
-    driver = load_driver("simulated", sim_profile=settings.sim_profile, sim_hosts=settings.sim_hosts)
+    driver = build_driver(settings)
     engine = TaskEngine(
         db, driver,
         concurrency=settings.inline_workers,

@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 __all__ = [
-    "Capability", "ComputeDriver", "ConsoleStream", "DiskSample", "DiskSpec", "DriverError", "DriverInfo",
-    "DriverNotFound", "DriverTimeout", "DriverUnavailable", "GuestDisk", "GuestNic", "GuestView", "HostInfo",
-    "InstanceSpec", "MetricsSample", "NicSpec", "NoValidHost", "PowerSpan", "PowerState", "StepContext",
+    "Capability", "ComputeDriver", "ConsoleStream", "DiskSample", "DiskSpec", "DriverConflict", "DriverError",
+    "DriverInfo", "DriverNotFound", "DriverTimeout", "DriverUnavailable", "FramebufferDriver", "FramebufferStream",
+    "GuestDisk", "GuestNic", "GuestView", "HostInfo", "InstanceSpec", "MetricsSample", "NicSpec", "NoValidHost",
+    "PowerCallback", "PowerSpan", "PowerState", "PowerWatchingDriver", "StepContext",
 ]
 
 
@@ -29,6 +30,10 @@ class Capability:
     SERIAL_CONSOLE = "serial_console"
     VNC_CONSOLE = "vnc_console"
     METRICS = "metrics"
+    # the VNC console is a real framebuffer (RFB bytes for noVNC via ``open_framebuffer``), not a text console
+    VNC_FRAMEBUFFER = "vnc_framebuffer"
+    # the driver reports power changes the guest makes itself (``watch_power``)
+    POWER_EVENTS = "power_events"
 
 
 class PowerState:
@@ -66,6 +71,10 @@ class NicSpec:
     mac_address: str
     network_id: str
     ip_addresses: tuple[str, ...]
+    # the IPv4 subnet of the first IPv4 address ("10.0.0.0/24") and its gateway, for drivers that run
+    # the network's DHCP; None when the caller does not say (a driver may then assume a /24)
+    cidr: str | None = None
+    gateway_ip: str | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -186,6 +195,22 @@ class ConsoleStream(Protocol):
     async def close(self) -> None: ...
 
 
+class FramebufferStream(Protocol):
+    """A guest's graphical console as raw RFB (VNC) bytes, for a noVNC client (``Capability.VNC_FRAMEBUFFER``)."""
+
+    async def read(self) -> bytes:
+        """The next bytes from the VNC server; b"" once it has closed."""
+        ...
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+PowerCallback = Callable[[str, str, str], Awaitable[None]]
+"""``(instance_id, host, power_state)``: a guest changed its power state by itself (``watch_power``)."""
+
+
 class DriverError(Exception):
     """A driver operation failed; the message is shown to the user as the task's ``error``."""
 
@@ -196,6 +221,10 @@ class DriverNotFound(DriverError):
 
 class DriverUnavailable(DriverError):
     """The hypervisor cannot be reached or cannot do this now."""
+
+
+class DriverConflict(DriverError):
+    """The guest is not in a state that allows this operation (e.g. it is not running)."""
 
 
 class DriverTimeout(DriverError):
@@ -240,4 +269,24 @@ class ComputeDriver(Protocol):
     async def metrics(self, guest: GuestView, start: dt.datetime, end: dt.datetime,
                       step: int) -> list[MetricsSample]:
         """Samples every ``step`` seconds in (start, end], oldest first (``Capability.METRICS``)."""
+        ...
+
+
+class FramebufferDriver(ComputeDriver, Protocol):
+    """Optional: a driver with ``Capability.VNC_FRAMEBUFFER``."""
+
+    async def open_framebuffer(self, guest: GuestView) -> FramebufferStream:
+        """Attach to the guest's VNC server; raises ``DriverError`` if it has none."""
+        ...
+
+
+class PowerWatchingDriver(ComputeDriver, Protocol):
+    """Optional: a driver with ``Capability.POWER_EVENTS``."""
+
+    async def watch_power(self, callback: PowerCallback) -> None:
+        """Call ``callback`` for each power change a guest makes by itself, until cancelled."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and threads (the process is stopping)."""
         ...

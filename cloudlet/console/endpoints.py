@@ -16,7 +16,7 @@ from litestar import MediaType, Request, Response, WebSocket, get, websocket
 from litestar.exceptions import WebSocketDisconnect
 from litestar.static_files import create_static_files_router
 
-from cloudlet.compute.base import ConsoleStream
+from cloudlet.compute.base import ConsoleStream, DriverError, FramebufferStream
 from cloudlet.console import service
 from cloudlet.console.schemas import Console
 from cloudlet.core.auth import PrincipalDep
@@ -30,6 +30,7 @@ log = structlog.get_logger()
 TAGS = ["instances"]
 HERE = Path(__file__).parent
 PAGE = (HERE / "page.html").read_text()
+VNC_PAGE = (HERE / "vnc_page.html").read_text()  # noVNC, for drivers whose VNC console is a real framebuffer
 MAX_INPUT = 4096  # characters per websocket message: typing and pasting, not uploads
 # The page loads only its own scripts and styles (xterm.js adds inline styles) and talks only to its socket.
 PAGE_HEADERS = {
@@ -62,8 +63,8 @@ async def get_console(project_id: int, region_id: int, instance_id: str, request
                                          now=utcnow())
 
 
-def _page(status: int, title: str, name: str, kind: str) -> Response[str]:
-    body = PAGE.replace("{{title}}", html.escape(title)).replace("{{name}}", html.escape(name)) \
+def _page(status: int, title: str, name: str, kind: str, template: str = PAGE) -> Response[str]:
+    body = template.replace("{{title}}", html.escape(title)).replace("{{name}}", html.escape(name)) \
         .replace("{{kind}}", html.escape(kind))
     return Response(content=body, status_code=status, media_type=MediaType.HTML, headers=PAGE_HEADERS)
 
@@ -95,7 +96,8 @@ async def console_page(page: str, runtime: RuntimeDep, token: str | None = None,
     except (AuthenticationError, NotFoundError) as exc:
         return _error_page(exc.status_code, exc.message)
     kind = f"{grant.console_type} console ({service.KINDS[grant.console_type].protocol})"
-    return _page(200, guest.name, guest.name, kind)
+    framebuffer = service.shows_framebuffer(grant.console_type, runtime.driver.info())
+    return _page(200, guest.name, guest.name, kind, VNC_PAGE if framebuffer else PAGE)
 
 
 async def _relay(socket: WebSocket[Any, Any, Any], stream: ConsoleStream) -> None:
@@ -122,10 +124,35 @@ async def _relay(socket: WebSocket[Any, Any, Any], stream: ConsoleStream) -> Non
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+async def _relay_bytes(socket: WebSocket[Any, Any, Any], stream: FramebufferStream) -> None:
+    """Copy RFB bytes both ways (noVNC speaks binary frames) until either side closes."""
+
+    async def to_browser() -> None:
+        while data := await stream.read():
+            await socket.send_bytes(data)
+        await socket.close(code=1000, reason="console closed")
+
+    async def from_browser() -> None:
+        while True:
+            await stream.write(await socket.receive_bytes())
+
+    tasks = [asyncio.create_task(to_browser()), asyncio.create_task(from_browser())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if not isinstance(task.exception(), WebSocketDisconnect | ConnectionError | None):
+                log.warning("console.relay_failed", exc_info=task.exception())
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 @websocket("/console/ws")
 async def console_socket(socket: WebSocket[Any, Any, Any]) -> None:
     runtime: Runtime = socket.app.state.runtime
-    await socket.accept()
+    # noVNC asks for the "binary" subprotocol; the terminal page asks for none
+    await socket.accept(subprotocols="binary" if "binary" in socket.scope.get("subprotocols", ()) else None)
     try:
         async with runtime.db.read() as conn:
             grant, guest = await service.open_session(conn, runtime.settings, socket.query_params.get("token"),
@@ -135,7 +162,23 @@ async def console_socket(socket: WebSocket[Any, Any, Any]) -> None:
         await socket.send_text(f"\r\n[cloudlet] {exc.message}\r\n")
         await socket.close(code=4000 + exc.status_code, reason=exc.message[:120])
         return
-    stream = await runtime.driver.open_console(guest, grant.console_type)
+    framebuffer = service.shows_framebuffer(grant.console_type, runtime.driver.info())
+    try:
+        if framebuffer:
+            screen: FramebufferStream = await runtime.driver.open_framebuffer(guest)  # type: ignore[attr-defined]
+        else:
+            stream = await runtime.driver.open_console(guest, grant.console_type)
+    except DriverError as exc:
+        # 4409: the guest cannot show a console now (not running, or the hypervisor cannot hand it over)
+        await socket.send_text(f"\r\n[cloudlet] {exc}\r\n")
+        await socket.close(code=4409, reason=str(exc)[:120])
+        return
+    if framebuffer:
+        try:
+            await _relay_bytes(socket, screen)
+        finally:
+            await screen.close()
+        return
     try:
         await _relay(socket, stream)
     finally:

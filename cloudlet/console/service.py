@@ -49,6 +49,12 @@ def console_url(base_url: str, console_type: str, token: str) -> str:
     return f"{page}?token={quote(token, safe='')}"
 
 
+def shows_framebuffer(console_type: str, driver: DriverInfo) -> bool:
+    """Whether the console is the guest's real screen (noVNC page, RFB bytes) rather than a text console."""
+    return KINDS[console_type].capability == Capability.VNC_CONSOLE \
+        and Capability.VNC_FRAMEBUFFER in driver.capabilities
+
+
 def check_type(console_type: str | None, driver: DriverInfo) -> str:
     console_type = console_type or DEFAULT_TYPE
     kind = KINDS.get(console_type)

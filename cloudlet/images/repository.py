@@ -77,3 +77,25 @@ async def list_rows(conn: Conn, scope: Scope, filters: ImageFilters, *, limit: i
     total = int(await conn.scalar(sa.select(sa.func.count()).select_from(images).where(*where)) or 0)
     rows = (await conn.execute(sa.select(images).where(*where).order_by(*_ORDER).limit(limit).offset(offset))).all()
     return list(rows), total
+
+
+# --- registration (``cloudlet images register``): public images whose files cloudlet's image store holds ---
+
+
+async def default_region_id(conn: Conn) -> int | None:
+    from cloudlet.models import regions
+
+    return await conn.scalar(sa.select(regions.c.id).order_by(regions.c.id).limit(1))  # type: ignore[no-any-return]
+
+
+async def get_public_by_name(conn: Conn, region_id: int, name: str) -> Any:
+    return (await conn.execute(sa.select(images).where(images.c.region_id == region_id, images.c.project_id.is_(None),
+                                                       images.c.name == name))).first()
+
+
+async def insert_image(conn: Conn, values: dict[str, Any]) -> None:
+    await conn.execute(images.insert().values(**values))
+
+
+async def update_image(conn: Conn, image_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(images.update().where(images.c.id == image_id).values(**values))

@@ -77,7 +77,8 @@ async def attach_interface(project_id: int, region_id: int, instance_id: str,
                            runtime: RuntimeDep) -> TaskIdList:
     async with runtime.db.transaction() as conn:
         scope = await resolve_scope(conn, principal, project_id, region_id)
-        task_id = await service.attach_interface(conn, scope, instance_id, data, request_id=request_id_var.get())
+        task_id = await service.attach_interface(conn, scope, instance_id, data, request_id=request_id_var.get(),
+                                            driver=runtime.driver.info())
     await runtime.after_commit([task_id])
     return TaskIdList(tasks=[task_id])
 
@@ -88,7 +89,8 @@ async def detach_interface(project_id: int, region_id: int, instance_id: str,
                            runtime: RuntimeDep) -> TaskIdList:
     async with runtime.db.transaction() as conn:
         scope = await resolve_scope(conn, principal, project_id, region_id)
-        task_id = await service.detach_interface(conn, scope, instance_id, data, request_id=request_id_var.get())
+        task_id = await service.detach_interface(conn, scope, instance_id, data, request_id=request_id_var.get(),
+                                            driver=runtime.driver.info())
     await runtime.after_commit([task_id])
     return TaskIdList(tasks=[task_id])
 

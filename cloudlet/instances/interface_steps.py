@@ -8,10 +8,11 @@ host the instance already runs on, with the scheduler's own rules: a violation f
 
 from __future__ import annotations
 
-from cloudlet.compute.base import DriverError, HostInfo, NicSpec, StepContext
+from cloudlet.compute.base import DriverError, HostInfo, StepContext
 from cloudlet.core.db import Conn
 from cloudlet.instances import repository
 from cloudlet.instances.scheduler import choose_host
+from cloudlet.instances.steps import nic_spec
 from cloudlet.networks import repository as network_repository
 from cloudlet.servergroups import repository as servergroup_repository
 from cloudlet.tasks.engine import TaskContext, created_resources, register
@@ -55,8 +56,7 @@ async def attach_vm_interface(ctx: TaskContext) -> None:
         if port is None or port.instance_id != row.id:
             raise DriverError(f"Port {port_id} is no longer bound to instance {row.id}")
         addresses = (await network_repository.allocations_of_ports(conn, [port_id]))[port_id]
-        nic = NicSpec(port_id=port.id, mac_address=port.mac_address, network_id=port.network_id,
-                      ip_addresses=tuple(a.ip_address for a in addresses))
+        nic = nic_spec(port, addresses)
     await ctx.driver.attach_interface(row.id, row.host or "", nic, StepContext())
     async with ctx.db.transaction() as conn:
         row = await _load(conn, ctx)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from cloudlet.core.clock import new_id
+from cloudlet.compute.base import DriverInfo
 from cloudlet.core.db import Conn
 from cloudlet.core.errors import NotFoundError, ResourceLockedError, ValidationError
 from cloudlet.core.scope import Scope
@@ -29,7 +30,7 @@ from cloudlet.instances.interface_schemas import (
     PutIntoServerGroupRequest,
     SecurityGroupsChange,
 )
-from cloudlet.instances.states import Transition, check_allowed
+from cloudlet.instances.states import Transition, check_allowed, check_supported
 from cloudlet.networks import repository as network_repository
 from cloudlet.networks import service as network_service
 from cloudlet.networks.schemas import tags_out
@@ -176,8 +177,9 @@ async def _group_ids(conn: Conn, scope: Scope, body: AttachInterfaceRequest) -> 
 
 
 async def attach_interface(conn: Conn, scope: Scope, instance_id: str, body: AttachInterfaceRequest, *,
-                           request_id: str) -> str:
+                           request_id: str, driver: DriverInfo) -> str:
     row = await _instance(conn, scope, instance_id)
+    check_supported("attach_interface", driver)
     transition = check_allowed("attach_interface", instance_id, row.vm_state)
     _unlocked(row)
     if body.ddos_profile is not None:
@@ -219,8 +221,9 @@ async def attach_interface(conn: Conn, scope: Scope, instance_id: str, body: Att
 
 
 async def detach_interface(conn: Conn, scope: Scope, instance_id: str, body: DetachInterfaceRequest, *,
-                           request_id: str) -> str:
+                           request_id: str, driver: DriverInfo) -> str:
     row = await _instance(conn, scope, instance_id)
+    check_supported("detach_interface", driver)
     transition = check_allowed("detach_interface", instance_id, row.vm_state)
     _unlocked(row)
     port = await network_repository.get_port(conn, scope, body.port_id)

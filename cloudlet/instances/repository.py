@@ -317,3 +317,14 @@ async def search_rows(conn: Conn, principal: Any, filters: SearchFilters, *, lim
         .order_by(instances.c.created_at.desc(), instances.c.id.desc()).limit(limit).offset(offset)
     )
     return list(rows), total
+
+
+async def sync_power_state(conn: Conn, instance_id: str, *, before: str, after: str) -> bool:
+    """Record a power change the guest made itself, only if no task holds the instance and it is still
+    in ``before`` (a conditional UPDATE: no read-then-write race with a task taking the lock)."""
+    result = await conn.execute(
+        instances.update()
+        .where(instances.c.id == instance_id, instances.c.task_id.is_(None), instances.c.vm_state == before)
+        .values(vm_state=after, task_state=None, status=status_for(after, None), updated_at=utcnow())
+    )
+    return result.rowcount == 1  # type: ignore[no-any-return]

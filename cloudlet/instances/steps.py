@@ -40,20 +40,26 @@ async def _load(conn: Conn, ctx: TaskContext) -> Any:
     return row
 
 
+def nic_spec(port: Any, allocations: list[Any]) -> NicSpec:
+    """A port as the driver sees it; the subnet of its first IPv4 address tells a driver that runs
+    the network's DHCP what prefix and gateway to hand out."""
+    first_v4 = next((a for a in allocations if a.ip_version == 4), None)
+    return NicSpec(
+        port_id=port.id, mac_address=port.mac_address, network_id=port.network_id,
+        ip_addresses=tuple(a.ip_address for a in allocations),
+        cidr=first_v4.cidr if first_v4 else None, gateway_ip=first_v4.gateway_ip if first_v4 else None,
+    )
+
+
 async def instance_spec(conn: Conn, row: Any) -> InstanceSpec:
     """What the driver needs to know about an instance: disks, NICs, key and boot secrets."""
     disks = tuple(
         DiskSpec(volume_id=v.id, size=v.size, boot_index=v.boot_index, image_id=v.image_id)
         for v in await volume_repository.attached_to(conn, [row.id])
     )
-    by_port: dict[str, list[str]] = {}
-    for a in await network_repository.addresses_of_instances(conn, [row.id]):
-        by_port.setdefault(a.port_id, []).append(a.ip_address)
-    nics = [
-        NicSpec(port_id=p.id, mac_address=p.mac_address, network_id=p.network_id,
-                ip_addresses=tuple(by_port.get(p.id, ())))
-        for p in await network_repository.port_ids_of_instance(conn, row.id)
-    ]
+    ports = await network_repository.port_ids_of_instance(conn, row.id)
+    allocations = await network_repository.allocations_of_ports(conn, [p.id for p in ports])
+    nics = [nic_spec(p, allocations[p.id]) for p in ports]
     ssh_key = None
     if row.ssh_key_name:
         key = await ssh_key_repository.get_by_name(conn, row.project_id, row.ssh_key_name)

@@ -240,12 +240,12 @@ async def next_position(conn: Conn, instance_id: str) -> int:
 
 
 async def allocations_of_ports(conn: Conn, port_ids: list[str]) -> dict[str, list[Any]]:
-    """Per port: its addresses with subnet id and IP version, IPv4 first."""
+    """Per port: its addresses with their subnet's id, IP version, CIDR and gateway, IPv4 first."""
     out: dict[str, list[Any]] = {p: [] for p in port_ids}
     if port_ids:
         rows = await conn.execute(
             sa.select(ip_allocations.c.port_id, ip_allocations.c.ip_address, ip_allocations.c.subnet_id,
-                      subnets.c.ip_version)
+                      subnets.c.ip_version, subnets.c.cidr, subnets.c.gateway_ip)
             .select_from(ip_allocations.join(subnets, subnets.c.id == ip_allocations.c.subnet_id))
             .where(ip_allocations.c.port_id.in_(port_ids))
             .order_by(subnets.c.ip_version, ip_allocations.c.ip_address)
