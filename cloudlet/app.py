@@ -22,7 +22,7 @@ from cloudlet.config import Settings
 from cloudlet.core import migrate
 from cloudlet.core.auth import Principal, authenticate
 from cloudlet.core.db import Database
-from cloudlet.core.http import EXCEPTION_HANDLERS, GcoreFrontDoor, json_response
+from cloudlet.core.http import EXCEPTION_HANDLERS, GcoreFrontDoor, RateLimit, declare_gcore_errors, json_response
 from cloudlet.core.logging import configure_logging
 from cloudlet.instances.power_sync import start_power_sync
 from cloudlet.runtime import Runtime, build_runtime
@@ -40,18 +40,18 @@ async def prepare_database(runtime: Runtime) -> str | None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     await migrate.upgrade(settings.effective_database_url)
     async with runtime.db.transaction() as conn:
+        await migrate.hold_start_lock(conn)
         await seed_if_empty(conn)
         return await admin_service.ensure_admin_key(conn, settings)
 
 
-async def provide_runtime(request: Request[Any, Any, Any]) -> Runtime:
+def provide_runtime(request: Request[Any, Any, Any]) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     runtime: Runtime = request.app.state.runtime
-    async with runtime.db.read() as conn:
-        return await authenticate(conn, request.headers.get("authorization"))
+    return await authenticate(runtime.db, request.headers.get("authorization"))
 
 
 def import_task_handlers() -> None:
@@ -104,6 +104,9 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         # Objects made at start-up live for the whole process: keep the collector off them.
         gc.collect()
         gc.freeze()
+        # Requests allocate many short-lived objects: collect the young generation less often
+        # (stack-measurements.md: +27% to +61% on list requests).
+        gc.set_threshold(50_000, 20, 10)
         try:
             yield
         finally:
@@ -114,7 +117,7 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
 
     app = Litestar(
         route_handlers=_route_handlers(),
-        dependencies={"runtime": Provide(provide_runtime), "principal": Provide(provide_principal)},
+        dependencies={"runtime": Provide(provide_runtime, sync_to_thread=False), "principal": Provide(provide_principal)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
         openapi_config=OpenAPIConfig(
@@ -135,4 +138,6 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
         debug=False,
     )
     app.state.runtime = runtime
-    return GcoreFrontDoor(app)
+    declare_gcore_errors(app.openapi_schema)
+    return GcoreFrontDoor(app, max_body_bytes=settings.max_body_bytes,
+                          rate_limit=RateLimit.parse(settings.rate_limit) if settings.rate_limit else None)

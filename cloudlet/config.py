@@ -25,6 +25,10 @@ class Settings:
     task_poll_seconds: float = 0.5
     finished_task_retention_days: int = 7
     log_level: str = "info"
+    # Request limits: bodies over ``max_body_bytes`` answer 413; ``rate_limit`` ("50/s", "600/m", "10000/h";
+    # None: off) is a token bucket per API key in each API process, answering 429 with Retry-After.
+    max_body_bytes: int = 1024 * 1024
+    rate_limit: str | None = None
     # Remote console: how long a console URL's token stays valid (Nova's default), the HMAC key that signs
     # it (default: a ``console-secret`` file made once in the data dir), and the base URL the console links
     # use when clients reach cloudlet through a proxy (default: the scheme and Host of the request).
@@ -86,6 +90,10 @@ class Settings:
             values["task_lease_seconds"] = float(env["CLOUDLET_TASK_LEASE_SECONDS"])
         if "CLOUDLET_LOG_LEVEL" in env:
             values["log_level"] = env["CLOUDLET_LOG_LEVEL"]
+        if env.get("CLOUDLET_MAX_BODY_BYTES"):
+            values["max_body_bytes"] = int(env["CLOUDLET_MAX_BODY_BYTES"])
+        if env.get("CLOUDLET_RATE_LIMIT", "").strip().lower() not in ("", "off", "0"):
+            values["rate_limit"] = env["CLOUDLET_RATE_LIMIT"].strip()
         if "CLOUDLET_CONSOLE_TOKEN_TTL" in env:
             values["console_token_ttl"] = int(env["CLOUDLET_CONSOLE_TOKEN_TTL"])
         if env.get("CLOUDLET_CONSOLE_SECRET"):
@@ -114,6 +122,12 @@ class Settings:
             raise ValueError(f"CLOUDLET_SIM_PROFILE must be one of {', '.join(SIM_PROFILES)}, not {self.sim_profile!r}")
         if self.sim_hosts < 1:
             raise ValueError("CLOUDLET_SIM_HOSTS must be at least 1")
+        if self.max_body_bytes < 1024:
+            raise ValueError("CLOUDLET_MAX_BODY_BYTES must be at least 1024")
+        if self.rate_limit is not None:
+            from cloudlet.core.http import RateLimit
+
+            RateLimit.parse(self.rate_limit)
         if self.console_token_ttl < 1:
             raise ValueError("CLOUDLET_CONSOLE_TOKEN_TTL must be at least 1 (seconds)")
         if self.driver not in DRIVERS:

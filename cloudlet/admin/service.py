@@ -80,6 +80,7 @@ async def get_reseller(conn: Conn, reseller_id: int) -> Any:
 
 
 async def delete_reseller(conn: Conn, reseller_id: int) -> None:
+    conn.database.tenancy_cache.clear()  # cached keys and scopes must not outlive this
     await get_reseller(conn, reseller_id)
     clients_left = await repository.count_clients_of(conn, reseller_id)
     if clients_left:
@@ -104,6 +105,7 @@ async def create_client(conn: Conn, *, name: str, reseller_id: int | None) -> An
 
 
 async def delete_client(conn: Conn, client_id: int) -> None:
+    conn.database.tenancy_cache.clear()  # cached keys and scopes must not outlive this
     await get_client(conn, client_id)
     live = await repository.count_live_projects(conn, client_id)
     if live:
@@ -147,6 +149,7 @@ async def get_api_key(conn: Conn, key_id: int) -> Any:
 
 async def delete_api_key(conn: Conn, key_id: int, *, caller_key_id: int | None = None) -> None:
     """Revoke a key at once. An admin cannot revoke the key it is calling with (it would lock itself out)."""
+    conn.database.tenancy_cache.clear()  # cached keys and scopes must not outlive this
     await get_api_key(conn, key_id)
     if key_id == caller_key_id:
         raise ValidationError(f"API key {key_id} is the key of this request; revoke it with another admin key")

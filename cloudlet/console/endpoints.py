@@ -1,6 +1,7 @@
 """Console routes: ``get_console`` (the API), and what its URL opens: the page, its assets and the websocket.
 
-The page and the websocket carry no API key: the signed token in their URL is the credential.
+The page and the websocket carry no API key: the signed token in their URL is the credential, good for
+one page load and one websocket (a reload answers 410: ask for a new link).
 """
 
 from __future__ import annotations
@@ -91,9 +92,10 @@ async def console_page(page: str, runtime: RuntimeDep, token: str | None = None,
     if page not in service.PAGES:
         return _error_page(404, "There is no such console page.")
     try:
-        async with runtime.db.read() as conn:
-            grant, guest = await service.open_session(conn, runtime.settings, _page_token(token, path), now=utcnow())
-    except (AuthenticationError, NotFoundError) as exc:
+        async with runtime.db.transaction() as conn:
+            grant, guest = await service.open_session(conn, runtime.settings, _page_token(token, path), use="page",
+                                                      now=utcnow())
+    except (AuthenticationError, NotFoundError, service.ConsoleLinkUsed) as exc:
         return _error_page(exc.status_code, exc.message)
     kind = f"{grant.console_type} console ({service.KINDS[grant.console_type].protocol})"
     framebuffer = service.shows_framebuffer(grant.console_type, runtime.driver.info())
@@ -154,11 +156,11 @@ async def console_socket(socket: WebSocket[Any, Any, Any]) -> None:
     # noVNC asks for the "binary" subprotocol; the terminal page asks for none
     await socket.accept(subprotocols="binary" if "binary" in socket.scope.get("subprotocols", ()) else None)
     try:
-        async with runtime.db.read() as conn:
+        async with runtime.db.transaction() as conn:
             grant, guest = await service.open_session(conn, runtime.settings, socket.query_params.get("token"),
-                                                      now=utcnow())
+                                                      use="socket", now=utcnow())
     except CloudletError as exc:
-        # 4401/4404: the HTTP status in the application range of close codes, so the page can say why
+        # 4401/4404/4410: the HTTP status in the application range of close codes, so the page can say why
         await socket.send_text(f"\r\n[cloudlet] {exc.message}\r\n")
         await socket.close(code=4000 + exc.status_code, reason=exc.message[:120])
         return

@@ -12,7 +12,7 @@ from cloudlet.console import repository, tokens
 from cloudlet.console.schemas import Console, RemoteConsole
 from cloudlet.console.tokens import ConsoleGrant
 from cloudlet.core.db import Conn
-from cloudlet.core.errors import AuthenticationError, ConflictError, ValidationError
+from cloudlet.core.errors import AuthenticationError, CloudletError, ConflictError, ValidationError
 from cloudlet.core.scope import Scope, resolve_scope
 from cloudlet.guests import service as guests
 from cloudlet.instances import service as instance_service
@@ -39,6 +39,12 @@ PAGES = {kind.page for kind in KINDS.values()}
 
 class InstanceNotReady(ConflictError):
     """409, as Nova answers while the instance is still being built."""
+
+
+class ConsoleLinkUsed(CloudletError):
+    """410: a console URL opens its page once and its websocket once; a reload needs a new one."""
+
+    status_code = 410
 
 
 def console_url(base_url: str, console_type: str, token: str) -> str:
@@ -81,12 +87,17 @@ async def get_console(conn: Conn, scope: Scope, instance_id: str, console_type: 
                                                 url=console_url(base_url, console_type, token)))
 
 
-async def open_session(conn: Conn, settings: Settings, token: str | None, *,
+async def open_session(conn: Conn, settings: Settings, token: str | None, *, use: str,
                        now: dt.datetime) -> tuple[ConsoleGrant, GuestView]:
-    """Check a console token (401 if bad or expired, or if its API key is gone) and load its instance (404)."""
+    """Check a console token (401 if bad or expired, or if its API key is gone), load its instance (404), and
+    spend the token's one ``use`` ("page" or "socket"; 410 if it was spent before). Needs a transaction."""
     grant = tokens.verify(settings, token, now=now)
     principal = await repository.principal_of_key(conn, grant.key_id)
     if principal is None:
         raise AuthenticationError("The API key this console URL was issued to no longer exists")
     scope = await resolve_scope(conn, principal, grant.project_id, grant.region_id)
-    return grant, await guests.load(conn, scope, grant.instance_id)
+    guest = await guests.load(conn, scope, grant.instance_id)
+    expires_at = dt.datetime.fromtimestamp(grant.expires_at, dt.UTC).replace(tzinfo=None)
+    if not await repository.use_once(conn, f"{grant.nonce}:{use}", expires_at=expires_at, now=now):
+        raise ConsoleLinkUsed("This console link was already used: ask for a new one (get_console)")
+    return grant, guest

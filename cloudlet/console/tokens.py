@@ -1,9 +1,11 @@
 """Console tokens: signed, expiring, good for one instance and one console type.
 
-No table holds them (Nova keeps console tokens in its database; cloudlet signs them instead), so any
-API process can check a token another one issued, provided they share the key: ``CLOUDLET_CONSOLE_SECRET``,
-or else a ``console-secret`` file made once (mode 0600) in the data directory. Like Nova's, a token can
-be used until it expires; it names the API key it was issued to, so revoking that key ends its use too.
+No table holds the tokens themselves (Nova keeps console tokens in its database; cloudlet signs them
+instead), so any API process can check a token another one issued, provided they share the key:
+``CLOUDLET_CONSOLE_SECRET``, or else a ``console-secret`` file made once (mode 0600) in the data directory.
+A token names the API key it was issued to, so revoking that key ends its use too, and carries a random
+nonce: the ``console_tokens`` table records which nonces have opened their page and their websocket, so a
+link works once (see ``cloudlet.console.service.open_session``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class ConsoleGrant:
     region_id: int
     console_type: str
     expires_at: int  # Unix time
+    nonce: str = ""  # random, made by ``issue``
 
 
 def _b64(data: bytes) -> str:
@@ -74,7 +77,8 @@ def _mac(key: bytes, payload: bytes) -> bytes:
 
 def issue(settings: Settings, grant: ConsoleGrant) -> str:
     payload = "|".join(str(v) for v in (grant.key_id, grant.instance_id, grant.project_id, grant.region_id,
-                                        grant.console_type, grant.expires_at, secrets.token_hex(8))).encode()
+                                        grant.console_type, grant.expires_at,
+                                        grant.nonce or secrets.token_hex(16))).encode()
     return f"{_b64(payload)}.{_b64(_mac(signing_key(settings), payload))}"
 
 
@@ -90,8 +94,9 @@ def verify(settings: Settings, token: str | None, *, now: dt.datetime) -> Consol
         raise AuthenticationError("This console URL has no valid token: ask for a new one (get_console)") from None
     if not hmac.compare_digest(mac, _mac(signing_key(settings), payload)) or len(fields) != 7:
         raise AuthenticationError("This console URL has no valid token: ask for a new one (get_console)")
-    key_id, instance_id, project_id, region_id, console_type, expires_at, _nonce = fields
-    grant = ConsoleGrant(int(key_id), instance_id, int(project_id), int(region_id), console_type, int(expires_at))
+    key_id, instance_id, project_id, region_id, console_type, expires_at, nonce = fields
+    grant = ConsoleGrant(int(key_id), instance_id, int(project_id), int(region_id), console_type, int(expires_at),
+                         nonce)
     if now.replace(tzinfo=dt.UTC).timestamp() >= grant.expires_at:
         raise AuthenticationError("This console URL has expired: ask for a new one (get_console)")
     return grant

@@ -14,7 +14,7 @@ from typing import Literal
 import sqlalchemy as sa
 from litestar.di import NamedDependency
 
-from cloudlet.core.db import Conn
+from cloudlet.core.db import Conn, Database
 from cloudlet.core.errors import AuthenticationError
 from cloudlet.models import api_keys
 
@@ -59,12 +59,24 @@ def parse_authorization(header: str | None) -> str:
     return token
 
 
-async def authenticate(conn: Conn, header: str | None) -> Principal:
+async def authenticate(db: Database, header: str | None) -> Principal:
+    """The principal of an ``Authorization`` header (401 if none); cached briefly, see core/cache.py."""
     token = parse_authorization(header)
+    token_hash = hash_token(token)
+    cached = db.tenancy_cache.get(("key", token_hash))
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    async with db.read() as conn:
+        principal = await _load_principal(conn, token, token_hash)
+    db.tenancy_cache.put(("key", token_hash), principal)
+    return principal
+
+
+async def _load_principal(conn: Conn, token: str, token_hash: str) -> Principal:
     row = (
         await conn.execute(
             sa.select(api_keys.c.id, api_keys.c.role, api_keys.c.client_id, api_keys.c.reseller_id).where(
-                api_keys.c.token_hash == hash_token(token)
+                api_keys.c.token_hash == token_hash
             )
         )
     ).first()

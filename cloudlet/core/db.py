@@ -2,11 +2,11 @@
 
 Queries are SQLAlchemy Core statements. Callers get a connection from ``Database.transaction()``
 (a write transaction, committed when the block exits without an exception) or
-``Database.read()`` (a read-only snapshot), and call ``await conn.execute(stmt)``.
+``Database.read()`` (a read-only connection), and call ``await conn.execute(stmt)``.
 
 Why two SQLite access styles exist: aiosqlite pays a thread hop per statement, and cloudlet's
 statements are short (an indexed lookup is a few microseconds), so running them directly on
-the event loop thread is faster (see ``benchmarks/sqlite_drivers.py``). ``sqlite://`` uses that
+the event loop thread is faster (``../shared/reference/stack-measurements.md``). ``sqlite://`` uses that
 path; ``sqlite+aiosqlite://`` stays available for comparison. SQLite has one writer: write
 transactions are serialised by an ``asyncio.Lock`` and start with ``BEGIN IMMEDIATE`` so two
 writers never deadlock on lock promotion.
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -23,6 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
+
+from cloudlet.core.cache import TtlCache
 
 __all__ = ["Conn", "Database"]
 
@@ -37,15 +40,25 @@ class Conn(Protocol):
     @property
     def dialect_name(self) -> str: ...
 
+    @property
+    def database(self) -> Database: ...
+
+    async def first_value(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """First column of the first row of a raw SQL statement (``?`` placeholders), or None.
+
+        For the hottest single-value lookups only: it skips SQLAlchemy's statement machinery."""
+        ...
+
 
 class _SyncConn:
     """A synchronous SQLAlchemy connection presented with the async ``Conn`` interface."""
 
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "database")
     dialect_name = "sqlite"
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, database: Database) -> None:
         self._conn = conn
+        self.database = database
 
     async def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
         return self._conn.execute(statement, parameters)
@@ -53,19 +66,39 @@ class _SyncConn:
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         return self._conn.scalar(statement, parameters)
 
+    async def first_value(self, sql: str, params: tuple[Any, ...]) -> Any:
+        row = self._conn.connection.driver_connection.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
 
 class _AsyncConn:
-    __slots__ = ("_conn", "dialect_name")
+    __slots__ = ("_conn", "database", "dialect_name")
 
-    def __init__(self, conn: AsyncConnection, dialect_name: str) -> None:
+    def __init__(self, conn: AsyncConnection, dialect_name: str, database: Database) -> None:
         self._conn = conn
         self.dialect_name = dialect_name
+        self.database = database
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         return await self._conn.execute(statement, parameters)
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         return await self._conn.scalar(statement, parameters)
+
+    async def first_value(self, sql: str, params: tuple[Any, ...]) -> Any:
+        raw = (await self._conn.get_raw_connection()).driver_connection
+        if self.dialect_name == "postgresql":
+            return await raw.fetchval(_dollar_placeholders(sql), *params)
+        async with raw.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
+
+
+@functools.lru_cache(maxsize=256)
+def _dollar_placeholders(sql: str) -> str:
+    """``?`` placeholders as PostgreSQL's ``$1, $2, ...``."""
+    parts = sql.split("?")
+    return "".join(part + (f"${n}" if n < len(parts) else "") for n, part in enumerate(parts, start=1))
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -84,8 +117,12 @@ class Database:
         self.url = url
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
         self._write_lock = asyncio.Lock()
+        # who an API key is and what a (principal, project, region) scope resolves to: see core/cache.py
+        self.tenancy_cache = TtlCache(ttl=2.0)
         self._sync_engine: Engine | None = None
         self._async_engine: AsyncEngine | None = None
+        self._read_engine: AsyncEngine | None = None
+        self._reader: _SyncConn | None = None
         if url.startswith("sqlite+aiosqlite"):
             self._async_engine = create_async_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
             sa.event.listen(self._async_engine.sync_engine, "connect", _sqlite_pragmas)
@@ -101,6 +138,12 @@ class Database:
             self._async_engine = create_async_engine(
                 url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
             )
+            # Reads need no transaction: autocommit and no reset on return save two round trips per
+            # request (BEGIN and ROLLBACK). Each statement sees the latest committed data.
+            self._read_engine = create_async_engine(
+                url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
+                isolation_level="AUTOCOMMIT", pool_reset_on_return=None,
+            )
 
     @property
     def is_sqlite(self) -> bool:
@@ -114,7 +157,7 @@ class Database:
                 with self._sync_engine.connect() as conn:
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                     try:
-                        yield _SyncConn(conn)
+                        yield _SyncConn(conn, self)
                     except BaseException:
                         conn.exec_driver_sql("ROLLBACK")
                         raise
@@ -124,7 +167,7 @@ class Database:
             async with self._write_lock, self._async_engine.connect() as aconn:
                 await aconn.exec_driver_sql("BEGIN IMMEDIATE")
                 try:
-                    yield _AsyncConn(aconn, "sqlite")
+                    yield _AsyncConn(aconn, "sqlite", self)
                 except BaseException:
                     await aconn.exec_driver_sql("ROLLBACK")
                     raise
@@ -132,32 +175,38 @@ class Database:
         else:
             assert self._async_engine is not None
             async with self._async_engine.begin() as aconn:
-                yield _AsyncConn(aconn, "postgresql")
+                yield _AsyncConn(aconn, "postgresql", self)
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[Conn]:
-        """A read-only snapshot; never takes the write lock."""
+        """A read-only connection; never takes the write lock. Each statement sees the latest committed
+        data (no snapshot across statements: readers check revisions where it matters)."""
         if self._sync_engine is not None:
-            with self._sync_engine.connect() as conn:
-                conn.exec_driver_sql("BEGIN")
-                try:
-                    yield _SyncConn(conn)
-                finally:
-                    conn.exec_driver_sql("ROLLBACK")
+            # One connection serves every read: statements run synchronously on the loop thread, so
+            # reads never interleave inside a statement, and without a transaction (autocommit) two
+            # read blocks may interleave between statements. Each statement sees the latest commit.
+            if self._reader is None:
+                self._reader = _SyncConn(self._sync_engine.connect(), self)
+            yield self._reader
         else:
             assert self._async_engine is not None
-            async with self._async_engine.connect() as aconn:
+            async with (self._read_engine or self._async_engine).connect() as aconn:
                 if self.is_sqlite:
                     await aconn.exec_driver_sql("BEGIN")
                     try:
-                        yield _AsyncConn(aconn, "sqlite")
+                        yield _AsyncConn(aconn, "sqlite", self)
                     finally:
                         await aconn.exec_driver_sql("ROLLBACK")
                 else:
-                    yield _AsyncConn(aconn, "postgresql")
+                    yield _AsyncConn(aconn, "postgresql", self)
 
     async def dispose(self) -> None:
+        if self._reader is not None:
+            self._reader._conn.close()
+            self._reader = None
         if self._sync_engine is not None:
             self._sync_engine.dispose()
         if self._async_engine is not None:
             await self._async_engine.dispose()
+        if self._read_engine is not None:
+            await self._read_engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -55,3 +56,10 @@ async def upgrade(url: str) -> None:
             await aconn.run_sync(upgrade_connection)
     finally:
         await aengine.dispose()
+
+
+async def hold_start_lock(conn: Any) -> None:
+    """On PostgreSQL, take the start-up lock until ``conn``'s transaction ends, so that processes starting together
+    on an empty database seed it once (the second one waits, then finds it seeded)."""
+    if conn.dialect_name == "postgresql":
+        await conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})

@@ -62,6 +62,10 @@ async def get_region(conn: Conn, region_id: int) -> sa.Row | None:
 
 
 async def resolve_scope(conn: Conn, principal: Principal, project_id: int, region_id: int) -> Scope:
+    cache = conn.database.tenancy_cache
+    cached = cache.get(("scope", principal, project_id, region_id))
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
     row = (
         await conn.execute(
             sa.select(projects.c.client_id, regions.c.display_name)
@@ -73,8 +77,10 @@ async def resolve_scope(conn: Conn, principal: Principal, project_id: int, regio
         if await get_region(conn, region_id) is None:
             raise NotFoundError(f"Region {region_id} could not be found")
         raise NotFoundError(f"Project {project_id} could not be found")
-    return Scope(principal=principal, project_id=project_id, region_id=region_id, client_id=row.client_id,
-                 region_name=row.display_name)
+    scope = Scope(principal=principal, project_id=project_id, region_id=region_id, client_id=row.client_id,
+                  region_name=row.display_name)
+    cache.put(("scope", principal, project_id, region_id), scope)
+    return scope
 
 
 async def reseller_owns_client(conn: Conn, principal: Principal, client_id: int) -> bool:

@@ -110,7 +110,9 @@ async def _target(conn: Conn, scope: Scope, port_id: str, fixed_ip: str | None, 
 
 
 async def create_task(conn: Conn, scope: Scope, body: CreateFloatingIpRequest, *, request_id: str) -> str:
-    fixed = await _target(conn, scope, body.port_id, body.fixed_ip_address, fip_id=None) if body.port_id else None
+    # an empty port_id names no port: 404 like any unknown one (it used to reach the INSERT: a 500)
+    fixed = await _target(conn, scope, body.port_id, body.fixed_ip_address, fip_id=None) \
+        if body.port_id is not None else None
     if body.fixed_ip_address and not body.port_id:
         raise ValidationError.for_field("fixed_ip_address", "fixed_ip_address needs port_id")
     await quota_service.enforce(conn, scope.client_id, scope.region_id, {"floating_count": 1})

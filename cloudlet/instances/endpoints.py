@@ -12,8 +12,8 @@ from litestar.params import QueryParameter
 
 from cloudlet.core.auth import PrincipalDep
 from cloudlet.core.clock import parse_timestamp
-from cloudlet.core.errors import ValidationError
-from cloudlet.core.http import request_id_var
+from cloudlet.core.errors import NotFoundError, ValidationError
+from cloudlet.core.http import json_bytes, request_id_var
 from cloudlet.core.pagination import page_bounds, split_multi
 from cloudlet.core.scope import resolve_scope
 from cloudlet.instances import service, views
@@ -136,8 +136,8 @@ async def list_instances(
         scope = await resolve_scope(conn, principal, project_id, region_id)
         rows, total = await service.list_instance_rows(conn, scope, filters, order_by=order_by, limit=limit,
                                                        offset=offset)
-        results = await views.render(conn, scope, rows, detailed=False, with_interfaces_name=with_interfaces_name)
-    return InstanceList(count=total, results=results)
+        data = await views.list_json(conn, scope, rows, total, with_interfaces_name=with_interfaces_name)
+    return json_bytes(data)  # type: ignore[return-value]  (the body is an InstanceList, already encoded)
 
 
 @get(BASE + "/{instance_id:str}", tags=TAGS, summary="Get an instance")
@@ -145,8 +145,10 @@ async def get_instance(project_id: int, region_id: int, instance_id: str, princi
                        runtime: RuntimeDep) -> Instance:
     async with runtime.db.read() as conn:
         scope = await resolve_scope(conn, principal, project_id, region_id)
-        row = await service.get_instance_row(conn, scope, instance_id)
-        return (await views.render(conn, scope, [row], detailed=True))[0]
+        data = await views.instance_json(conn, scope, instance_id)
+    if data is None:
+        raise NotFoundError(f"Instance {instance_id} could not be found")
+    return json_bytes(data)  # type: ignore[return-value]  (the body is an Instance, already encoded)
 
 
 @patch(BASE + "/{instance_id:str}", tags=TAGS, summary="Rename an instance or merge-patch its tags")

@@ -114,6 +114,8 @@ class InstanceInterface(Struct):
     network_details: NetworkDetails
     floatingip_details: list[FloatingIp]
     allowed_address_pairs: list[Any]
+    # Gcore answers with its trunk serializer, whose sub_ports is required; cloudlet makes no trunks
+    sub_ports: list[Any] = []
 
 
 class InterfaceList(Struct):

@@ -328,3 +328,12 @@ async def sync_power_state(conn: Conn, instance_id: str, *, before: str, after: 
         .values(vm_state=after, task_state=None, status=status_for(after, None), updated_at=utcnow())
     )
     return result.rowcount == 1  # type: ignore[no-any-return]
+
+
+async def get_revision(conn: Conn, scope: Scope, instance_id: str) -> int | None:
+    """The instance's revision (see migration 0005), or None if it is not in the scope."""
+    return await conn.first_value(_REVISION_SQL, (instance_id, scope.project_id, scope.region_id))
+
+
+# the hottest lookup (every GET), kept as plain SQL: see Conn.first_value
+_REVISION_SQL = "SELECT revision FROM instances WHERE id = ? AND project_id = ? AND region_id = ?"

@@ -180,6 +180,8 @@ async def _pick_subnet(conn: Conn, subnets: list[Any], *, family: int | None, fi
     candidates = [s for s in subnets if family is None or s.ip_version == family]
     if not candidates:
         raise ValidationError.for_field(field, f"The network has no IPv{family} subnet")
+    if len(candidates) == 1:
+        return candidates[0]  # nothing to choose: allocation itself reports a full subnet
     best, best_free = None, -1
     for s in candidates:
         free = ipam.capacity(s.cidr, s.gateway_ip) - await ipam.used_count(conn, s.id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from cloudlet.core.db import Conn
 from cloudlet.core.scope import Scope
 from cloudlet.instances import repository
@@ -102,3 +104,59 @@ async def render(conn: Conn, scope: Scope, rows: list[Any], *, detailed: bool,
             )
         )
     return out
+
+
+# --- encoded renderings, reused while the instance's revision is unchanged --------------------
+
+_CACHE_LIMIT = 50_000
+_encoded: dict[tuple[int, str, str], tuple[int, bytes]] = {}
+_encoder = msgspec.json.Encoder()
+
+
+def _cached(conn: Conn, form: str, instance_id: str, revision: int) -> bytes | None:
+    hit = _encoded.get((id(conn.database), form, instance_id))
+    return hit[1] if hit is not None and hit[0] == revision else None
+
+
+def _remember(conn: Conn, form: str, instance_id: str, revision: int, data: bytes) -> None:
+    if len(_encoded) >= _CACHE_LIMIT:
+        _encoded.clear()
+    _encoded[(id(conn.database), form, instance_id)] = (revision, data)
+
+
+async def instance_json(conn: Conn, scope: Scope, instance_id: str) -> bytes | None:
+    """The single-GET rendering as JSON bytes; None when the instance is not in the scope.
+
+    The database bumps ``instances.revision`` on every change the rendering shows (migration 0005),
+    so a rendering made at the current revision is still exact and costs one indexed lookup."""
+    revision = await repository.get_revision(conn, scope, instance_id)
+    if revision is None:
+        return None
+    data = _cached(conn, "detail", instance_id, revision)
+    if data is None:
+        row = await repository.get_row(conn, scope, instance_id)
+        if row is None:
+            return None
+        data = _encoder.encode((await render(conn, scope, [row], detailed=True))[0])
+        _remember(conn, "detail", instance_id, row.revision, data)
+    return data
+
+
+async def list_json(conn: Conn, scope: Scope, rows: list[Any], total: int, *, with_interfaces_name: bool) -> bytes:
+    """A list page as JSON bytes, rendering only the rows whose cached rendering is out of date."""
+    form = "list+names" if with_interfaces_name else "list"
+    parts: dict[str, bytes] = {}
+    stale = []
+    for row in rows:
+        data = _cached(conn, form, row.id, row.revision)
+        if data is None:
+            stale.append(row)
+        else:
+            parts[row.id] = data
+    if stale:
+        for row, rendered in zip(stale, await render(conn, scope, stale, detailed=False,
+                                                      with_interfaces_name=with_interfaces_name), strict=True):
+            data = _encoder.encode(rendered)
+            _remember(conn, form, row.id, row.revision, data)
+            parts[row.id] = data
+    return b'{"count":%d,"results":[%s]}' % (total, b",".join(parts[row.id] for row in rows))

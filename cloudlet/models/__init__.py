@@ -3,6 +3,7 @@
 from cloudlet.models.base import metadata
 from cloudlet.models.catalog import flavors, images
 from cloudlet.models.compute import instance_tags, instances, servergroups, ssh_keys, volumes
+from cloudlet.models.console import console_tokens
 from cloudlet.models.naming import reseller_name_templates
 from cloudlet.models.network import (
     floating_ips,
@@ -18,7 +19,7 @@ from cloudlet.models.task import faults, tasks
 from cloudlet.models.tenancy import api_keys, clients, projects, regional_quotas, regions, resellers
 
 __all__ = [
-    "api_keys", "clients", "faults", "flavors", "floating_ips", "images", "instance_tags", "instances",
+    "api_keys", "clients", "console_tokens", "faults", "flavors", "floating_ips", "images", "instance_tags", "instances",
     "ip_allocations", "metadata", "networks", "port_security_groups", "ports", "projects", "regional_quotas",
     "regions", "reseller_name_templates", "resellers", "security_group_rules", "security_groups", "servergroups",
     "ssh_keys", "subnets", "tasks", "volumes",

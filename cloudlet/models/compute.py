@@ -26,10 +26,14 @@ instances = sa.Table(
     sa.Column("isolation_reason", sa.Text, nullable=True),
     # Password and user data wait here only until the guest is spawned, then are wiped.
     sa.Column("boot_secrets", sa.JSON, nullable=True),
+    # Bumped by database triggers on every change to the instance or to what its representation shows
+    # (ports, addresses, floating IPs, security groups, volumes, tags): what a cached rendering is checked against.
+    sa.Column("revision", sa.BigInteger, nullable=False, server_default="0"),
     *timestamps(),
     *lock_columns(),
     sa.Index("ix_instances_scope_created", "project_id", "region_id", "created_at"),
     sa.Index("ix_instances_scope_status", "project_id", "region_id", "status", "created_at"),
+    sa.Index("ix_instances_scope_status_name", "project_id", "region_id", "status", "name"),
     sa.Index("ix_instances_scope_name", "project_id", "region_id", "name"),
     sa.Index("ix_instances_scope_updated", "project_id", "region_id", "updated_at"),
     sa.Index("ix_instances_host", "host"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import msgspec
 from litestar import delete, get, put
 from litestar.params import JSONBody
 
@@ -10,6 +11,7 @@ from cloudlet.core.scope import resolve_scope
 from cloudlet.naming import service
 from cloudlet.naming.schemas import (
     AvailableNames,
+    InstanceAvailableNames,
     NameTemplatesUpdate,
     ResellerNameTemplates,
     ResellerNameTemplatesList,
@@ -61,8 +63,9 @@ async def get_available_names(project_id: int, region_id: int, principal: Princi
 @get("/v1/instances/{project_id:int}/{region_id:int}/available_names", tags=["instances"], deprecated=True,
      summary="The naming rules for instances (deprecated: use /v1/reseller_name_templates/.../available_names)")
 async def get_instance_available_names(project_id: int, region_id: int, principal: PrincipalDep,
-                                       runtime: RuntimeDep) -> AvailableNames:
-    return await _available_names(project_id, region_id, principal, runtime)
+                                       runtime: RuntimeDep) -> InstanceAvailableNames:
+    names = await _available_names(project_id, region_id, principal, runtime)
+    return InstanceAvailableNames(**msgspec.structs.asdict(names))
 
 
 routes = [put_reseller_name_templates, list_reseller_name_templates, delete_reseller_name_templates,

@@ -61,6 +61,20 @@ class AvailableNames(Struct):
     allowed_lb_name_restriction: str | None
 
 
+class InstanceAvailableNames(Struct, omit_defaults=True):
+    """The deprecated instances variant (Gcore's ``AvailableInstanceNamesSchema``): its lists are never null, so
+    what is not restricted is left out."""
+
+    custom_name_allowed: bool
+    name_templates_limited: bool
+    allowed_name_templates: list[str] | None = None
+    allowed_name_win_templates: list[str] | None = None
+    allowed_bm_name_templates: list[str] | None = None
+    allowed_bm_name_win_templates: list[str] | None = None
+    allowed_lb_name_templates: list[str] | None = None
+    allowed_lb_name_restriction: str | None = None
+
+
 def config_out(row: Any) -> ResellerNameTemplates:
     return ResellerNameTemplates(
         allow_custom_name=row.allow_custom_name,

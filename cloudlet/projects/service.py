@@ -77,6 +77,7 @@ def _being_deleted(row: Any) -> ResourceLockedError:
 
 
 async def update_project(conn: Conn, principal: Principal, project_id: int, body: UpdateProjectRequest) -> Any:
+    conn.database.tenancy_cache.clear()  # cached keys and scopes must not outlive this
     row = await get_project_row(conn, principal, project_id)
     if row.task_id is not None or row.state != "ACTIVE":
         raise _being_deleted(row)
@@ -97,6 +98,7 @@ def describe_resources(found: dict[str, int]) -> str:
 
 async def delete_project(conn: Conn, principal: Principal, project_id: int, *, request_id: str) -> str:
     """Mark the project DELETING and write its ``delete_project`` task; returns the task id."""
+    conn.database.tenancy_cache.clear()  # cached keys and scopes must not outlive this
     row = await get_project_row(conn, principal, project_id)
     if row.is_default:
         raise ValidationError(f"Project {project_id} is the client's default project and cannot be deleted")

@@ -27,6 +27,7 @@ async def _undo_delete(ctx: TaskContext, conn: Conn, error: str) -> None:
 
 @register(TaskType.DELETE_PROJECT, on_error=_undo_delete)
 async def delete_project(ctx: TaskContext) -> None:
+    ctx.db.tenancy_cache.clear()  # the project leaves every cached scope at once
     async with ctx.db.transaction() as conn:
         row = await repository.get_plain(conn, _project_id(ctx))
         if row is not None and row.deleted_at is None:

@@ -63,7 +63,7 @@ async def exceeded(conn: Conn, client_id: int, region_id: int, requested: dict[s
               if amount > 0 and limits.get(f"{name}_limit") is not None}
     if not wanted:
         return {}
-    used = await repository.usage(conn, client_id, region_id)
+    used = await repository.usage(conn, client_id, region_id, set(wanted))
     out: dict[str, int] = {}
     for name, amount in wanted.items():
         limit = limits[f"{name}_limit"]

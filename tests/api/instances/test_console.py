@@ -208,6 +208,62 @@ class TestConsolePage:
         assert (await client.get("/console/other.html", params={"token": token})).status_code == 404
 
 
+class TestSingleUse:
+    async def test_reloading_the_page_is_410(self, client, project_id):
+        instance_id = await new_instance(client, project_id)
+        target = await console_url(client, project_id, instance_id, console_type="serial")
+        assert (await client.get(target)).status_code == 200
+        again = await client.get(target)
+        assert again.status_code == 410
+        assert "already used: ask for a new one" in again.text
+        # a new link opens again
+        assert (await client.get(await console_url(client, project_id, instance_id))).status_code == 200
+
+    async def test_page_then_socket_each_once(self, app, client, project_id):
+        instance_id = await new_instance(client, project_id)
+        token = token_of(await console_url(client, project_id, instance_id, console_type="serial"))
+        assert (await client.get("/console/serial.html", params={"token": token})).status_code == 200
+        async with WebSocketSession(app, f"/console/ws?token={token}") as ws:
+            assert "login:" in await ws.read_until(r"login: $")
+        async with WebSocketSession(app, f"/console/ws?token={token}") as ws:
+            await ws.read_until("already used")
+            await ws.read_until("never", timeout=5)
+        assert ws.closed is not None and ws.closed["code"] == 4410
+
+    async def test_concurrent_loads_open_once(self, client, project_id):
+        instance_id = await new_instance(client, project_id)
+        target = await console_url(client, project_id, instance_id, console_type="serial")
+        answers = await asyncio.gather(*[client.get(target) for _ in range(8)])
+        assert sorted(r.status_code for r in answers) == [200] + [410] * 7
+
+    async def test_a_bad_token_does_not_spend_anything(self, client, project_id, runtime):
+        from cloudlet.models import console_tokens
+
+        async with runtime.db.read() as conn:
+            before = (await conn.execute(sa.select(sa.func.count()).select_from(console_tokens))).scalar()
+        assert (await client.get("/console/serial.html", params={"token": "nonsense"})).status_code == 401
+        async with runtime.db.read() as conn:
+            assert (await conn.execute(sa.select(sa.func.count()).select_from(console_tokens))).scalar() == before
+
+    async def test_expired_uses_are_purged(self, client, project_id, runtime):
+        from cloudlet.models import console_tokens
+
+        async with runtime.db.transaction() as conn:
+            await conn.execute(sa.insert(console_tokens).values(nonce="old:page",
+                                                                expires_at=utcnow() - dt.timedelta(seconds=1)))
+        instance_id = await new_instance(client, project_id)
+        assert (await client.get(await console_url(client, project_id, instance_id))).status_code == 200
+        async with runtime.db.read() as conn:
+            nonces = set((await conn.execute(sa.select(console_tokens.c.nonce))).scalars())
+        assert "old:page" not in nonces
+
+    def test_each_token_has_its_own_nonce(self, runtime):
+        grant = tokens.ConsoleGrant(1, "i", 1, 1, "serial", 2**40)
+        a, b = tokens.issue(runtime.settings, grant), tokens.issue(runtime.settings, grant)
+        na, nb = (tokens.verify(runtime.settings, t, now=utcnow()).nonce for t in (a, b))
+        assert na != nb and len(na) == 32
+
+
 class Settingsless:
     """Settings with another signing key: a token from another cloudlet."""
 

@@ -42,6 +42,11 @@ async def available(client, tenant, path="reseller_name_templates"):
     return ok(await client.get(url, headers=tenant.headers))
 
 
+def as_sent(expected, path):
+    """The deprecated instances variant leaves out what is null (Gcore's schema has no nulls there)."""
+    return expected if path == "reseller_name_templates" else {k: v for k, v in expected.items() if v is not None}
+
+
 @pytest.fixture
 async def governed(client):
     """A reseller, one of its clients, and rules: no custom names, one Linux and one Windows template."""
@@ -154,19 +159,19 @@ class TestAvailableNames:
     @pytest.mark.parametrize("path", ["reseller_name_templates", "instances"])
     async def test_governed_client_sees_its_resellers_rules(self, client, governed, path):
         _, tenant = governed
-        assert await available(client, tenant, path) == {
+        assert await available(client, tenant, path) == as_sent({
             "custom_name_allowed": False, "name_templates_limited": True,
             "allowed_name_templates": ["frn-c2-{ip_octets}"], "allowed_name_win_templates": ["w-{one_ip_octet}"],
             "allowed_bm_name_templates": [], "allowed_bm_name_win_templates": [], "allowed_lb_name_templates": [],
             "allowed_lb_name_restriction": None,
-        }
+        }, path)
 
     @pytest.mark.parametrize("path", ["reseller_name_templates", "instances"])
     async def test_clients_without_rules_are_unrestricted(self, client, governed, path):
         other_reseller = await new_reseller(client)
         assert await available(client, await new_tenant(client, reseller_id=other_reseller.reseller_id),
-                               path) == UNRESTRICTED
-        assert await available(client, await new_tenant(client), path) == UNRESTRICTED
+                               path) == as_sent(UNRESTRICTED, path)
+        assert await available(client, await new_tenant(client), path) == as_sent(UNRESTRICTED, path)
 
     async def test_route_is_not_read_as_an_instance_id(self, client, governed):
         _, tenant = governed

@@ -1,0 +1,70 @@
+"""GET and list reuse an instance's encoded rendering while its revision is unchanged; the database
+bumps the revision on every change the rendering shows, whoever writes it (migration 0005)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from cloudlet.models import instance_tags, networks, port_security_groups, ports, security_groups, subnets
+from tests.api.instances.test_create import create
+
+
+async def fetch(client, project_id, instance_id):
+    one = (await client.get(f"/v1/instances/{project_id}/1/{instance_id}")).json()
+    listed = (await client.get(f"/v1/instances/{project_id}/1")).json()["results"]
+    (item,) = [i for i in listed if i["id"] == instance_id]
+    return one, item
+
+
+class TestRenderingFollowsEveryChange:
+    async def test_changes_written_behind_the_api_show_at_once(self, client, project_id, runtime):
+        task = await create(client, project_id, tags={"a": "1"})
+        instance_id = task["created_resources"]["instances"][0]
+        await fetch(client, project_id, instance_id)  # cached now
+        async with runtime.db.transaction() as conn:
+            await conn.execute(instance_tags.update().where(instance_tags.c.instance_id == instance_id)
+                               .values(value="2"))
+        one, item = await fetch(client, project_id, instance_id)
+        assert one["tags"][0]["value"] == item["tags"][0]["value"] == "2"
+
+    async def test_renamed_network_subnet_and_security_group(self, client, project_id, runtime):
+        task = await create(client, project_id)
+        instance_id = task["created_resources"]["instances"][0]
+        one, _ = await fetch(client, project_id, instance_id)
+        (net_name,) = one["addresses"]
+        async with runtime.db.read() as conn:
+            port = (await conn.execute(sa.select(ports).where(ports.c.instance_id == instance_id))).one()
+            group_id = await conn.scalar(sa.select(port_security_groups.c.security_group_id)
+                                         .where(port_security_groups.c.port_id == port.id))
+        try:
+            async with runtime.db.transaction() as conn:
+                await conn.execute(networks.update().where(networks.c.id == port.network_id).values(name="renamed"))
+                await conn.execute(subnets.update().where(subnets.c.network_id == port.network_id)
+                                   .values(name=subnets.c.name + "-x"))
+                await conn.execute(security_groups.update().where(security_groups.c.id == group_id)
+                                   .values(name="default-x"))
+            one, item = await fetch(client, project_id, instance_id)
+            assert list(one["addresses"]) == list(item["addresses"]) == ["renamed"]
+            assert one["addresses"]["renamed"][0]["subnet_name"].endswith("-x")
+            assert one["security_groups"] == item["security_groups"] == [{"name": "default-x"}]
+        finally:  # the external network is shared by every test
+            async with runtime.db.transaction() as conn:
+                await conn.execute(networks.update().where(networks.c.id == port.network_id).values(name=net_name))
+                await conn.execute(subnets.update().where(subnets.c.network_id == port.network_id)
+                                   .values(name=sa.func.substr(subnets.c.name, 1, sa.func.length(subnets.c.name) - 2)))
+
+    async def test_api_changes_show_in_get_and_list(self, client, project_id):
+        task = await create(client, project_id)
+        instance_id = task["created_resources"]["instances"][0]
+        await fetch(client, project_id, instance_id)
+        url = f"/v1/instances/{project_id}/1/{instance_id}"
+        assert (await client.patch(url, json={"name": "renamed-vm"})).status_code == 200
+        r = await client.post(f"/v1/instances/{project_id}/1/{instance_id}/metadata", json={"k": "v"})
+        assert r.status_code == 204
+        one, item = await fetch(client, project_id, instance_id)
+        assert one["name"] == item["name"] == "renamed-vm"
+        assert {t["key"] for t in one["tags"]} == {t["key"] for t in item["tags"]} == {"k"}
+        r = await client.post(f"/v2/instances/{project_id}/1/{instance_id}/action", json={"action": "stop"})
+        assert r.status_code == 200
+        one, item = await fetch(client, project_id, instance_id)
+        assert one["status"] == item["status"] == "SHUTOFF"
