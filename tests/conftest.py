@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -172,6 +173,25 @@ class Server:
         self.process = process
         self.log = log
 
+    def kill(self) -> None:
+        """SIGKILL the server and its granian worker: a crash, not a shutdown."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
+def stop_server(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the server's process group; SIGKILL what is left after 20 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        pass
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
 
 @contextlib.contextmanager
 def run_server(db_url: str, data_dir: Path, *, profile: str = "instant", extra_env: dict[str, str] | None = None
@@ -181,9 +201,10 @@ def run_server(db_url: str, data_dir: Path, *, profile: str = "instant", extra_e
     env = {**os.environ, "CLOUDLET_DATA_DIR": str(data_dir), "CLOUDLET_DATABASE_URL": db_url,
            "CLOUDLET_ADMIN_API_KEY": ADMIN_TOKEN, "CLOUDLET_SIM_PROFILE": profile, **(extra_env or {})}
     with log.open("wb") as out:
+        # its own process group: granian runs the app in a child process, and a kill must reach both
         process = subprocess.Popen(
             [sys.executable, "-m", "cloudlet", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
+            env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -202,9 +223,4 @@ def run_server(db_url: str, data_dir: Path, *, profile: str = "instant", extra_e
             time.sleep(0.2)
         yield Server(url, process, log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_server(process)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import time
 
 import httpx
@@ -35,8 +34,7 @@ def test_task_running_when_the_process_dies_is_resumed(backend, tmp_path):
             task_id = httpx.post(f"{srv.url}/v2/instances/1/1", json=BODY, headers=HEADERS).json()["tasks"][0]
             wait_for(lambda: httpx.get(f"{srv.url}/v1/tasks/{task_id}", headers=HEADERS).json()["state"] == "RUNNING")
             instance_id = httpx.get(f"{srv.url}/v1/tasks/{task_id}", headers=HEADERS).json()["data"]["instance_id"]
-            srv.process.send_signal(signal.SIGKILL)
-            srv.process.wait()
+            srv.kill()
         with run_server(url, tmp_path, profile="instant", extra_env=lease) as srv:
             task = wait_for(lambda: (t := httpx.get(f"{srv.url}/v1/tasks/{task_id}", headers=HEADERS).json())
                             ["state"] in ("FINISHED", "ERROR") and t)
