@@ -24,6 +24,7 @@ from cloudlet.core.auth import Principal, authenticate
 from cloudlet.core.db import Database
 from cloudlet.core.http import EXCEPTION_HANDLERS, GcoreFrontDoor, RateLimit, declare_gcore_errors, json_response
 from cloudlet.core.logging import configure_logging
+from cloudlet.instances.cached_get import CachedInstanceGet
 from cloudlet.instances.power_sync import start_power_sync
 from cloudlet.runtime import Runtime, build_runtime
 
@@ -140,4 +141,5 @@ def create_app(settings: Settings | None = None, *, run_workers: bool = True) ->
     app.state.runtime = runtime
     declare_gcore_errors(app.openapi_schema)
     return GcoreFrontDoor(app, max_body_bytes=settings.max_body_bytes,
-                          rate_limit=RateLimit.parse(settings.rate_limit) if settings.rate_limit else None)
+                          rate_limit=RateLimit.parse(settings.rate_limit) if settings.rate_limit else None,
+                          cached_get=CachedInstanceGet(runtime.db))

@@ -59,13 +59,18 @@ def parse_authorization(header: str | None) -> str:
     return token
 
 
+def cached_principal(db: Database, token: str) -> Principal | None:
+    """The principal of ``token`` if this process looked it up less than the cache's ttl ago."""
+    return db.tenancy_cache.get(("key", hash_token(token)))  # type: ignore[no-any-return]
+
+
 async def authenticate(db: Database, header: str | None) -> Principal:
     """The principal of an ``Authorization`` header (401 if none); cached briefly, see core/cache.py."""
     token = parse_authorization(header)
-    token_hash = hash_token(token)
-    cached = db.tenancy_cache.get(("key", token_hash))
+    cached = cached_principal(db, token)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
+    token_hash = hash_token(token)
     async with db.read() as conn:
         principal = await _load_principal(conn, token, token_hash)
     db.tenancy_cache.put(("key", token_hash), principal)

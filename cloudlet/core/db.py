@@ -101,6 +101,10 @@ def _dollar_placeholders(sql: str) -> str:
     return "".join(part + (f"${n}" if n < len(parts) else "") for n, part in enumerate(parts, start=1))
 
 
+async def _no_reset(_connection: Any) -> None:
+    return None
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
@@ -116,6 +120,7 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.dialect = "sqlite" if url.startswith("sqlite") else "postgresql"
+        self._pool_size = pool_size
         self._write_lock = asyncio.Lock()
         # who an API key is and what a (principal, project, region) scope resolves to: see core/cache.py
         self.tenancy_cache = TtlCache(ttl=2.0)
@@ -123,6 +128,8 @@ class Database:
         self._async_engine: AsyncEngine | None = None
         self._read_engine: AsyncEngine | None = None
         self._reader: _SyncConn | None = None
+        self._value_pool: Any = None  # PostgreSQL: a plain asyncpg pool for read_value, made on first use
+        self._value_pool_lock = asyncio.Lock()
         if url.startswith("sqlite+aiosqlite"):
             self._async_engine = create_async_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
             sa.event.listen(self._async_engine.sync_engine, "connect", _sqlite_pragmas)
@@ -200,7 +207,32 @@ class Database:
                 else:
                     yield _AsyncConn(aconn, "postgresql", self)
 
+    async def read_value(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """First column of the first row of a raw read (``?`` placeholders), or None; no transaction.
+
+        For the hottest lookup only (the revision a cached GET checks). On PostgreSQL it uses a plain
+        asyncpg pool whose connections skip the reset round trip on release: one autocommit SELECT
+        leaves nothing to reset (stack-measurements.md: no reset is worth +40% req/s)."""
+        if self.is_sqlite:
+            async with self.read() as conn:
+                return await conn.first_value(sql, params)
+        pool = self._value_pool or await self._open_value_pool()
+        return await pool.fetchval(_dollar_placeholders(sql), *params)
+
+    async def _open_value_pool(self) -> Any:
+        import asyncpg
+
+        async with self._value_pool_lock:
+            if self._value_pool is None:
+                url = "postgresql://" + self.url.split("://", 1)[1]
+                self._value_pool = await asyncpg.create_pool(url, min_size=1, max_size=self._pool_size,
+                                                             reset=_no_reset)
+        return self._value_pool
+
     async def dispose(self) -> None:
+        if self._value_pool is not None:
+            await self._value_pool.close()
+            self._value_pool = None
         if self._reader is not None:
             self._reader._conn.close()
             self._reader = None

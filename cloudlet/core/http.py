@@ -8,7 +8,7 @@ import dataclasses
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -22,7 +22,7 @@ from litestar.exceptions import (
     ValidationException,
 )
 from litestar.openapi.spec import OpenAPI, OpenAPIResponse, OpenAPIType, Reference, Schema
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from cloudlet.core.errors import CloudletError, ValidationError
 
@@ -89,13 +89,18 @@ class _BodyTooLarge(Exception):
 
 class GcoreFrontDoor:
     """Outermost ASGI layer: serves every path with and without ``/cloud``, tags each request with an id, and
-    turns away bodies over ``max_body_bytes`` (413) and callers over their ``rate_limit`` (429)."""
+    turns away bodies over ``max_body_bytes`` (413) and callers over their ``rate_limit`` (429).
+
+    ``cached_get(scope)``, if given, may answer a GET with a ready 200 JSON body before the router
+    (instances/cached_get.py); None lets the router answer."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 rate_limit: RateLimit | None = None) -> None:
+                 rate_limit: RateLimit | None = None,
+                 cached_get: Callable[[HTTPScope], Awaitable[bytes | None]] | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.buckets = TokenBuckets(rate_limit) if rate_limit else None
+        self.cached_get = cached_get
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -145,6 +150,11 @@ class GcoreFrontDoor:
                 receive = await self._bounded_body(receive)
             except _BodyTooLarge:
                 await self._too_large(send_with_id)
+                return
+        if self.cached_get is not None and scope["method"] == "GET":  # type: ignore[typeddict-item]
+            body = await self.cached_get(scope)  # type: ignore[arg-type]
+            if body is not None:
+                await _reply(send_with_id, 200, body)
                 return
         await self.app(scope, receive, send_with_id)
 

@@ -11,7 +11,7 @@ import dataclasses
 import sqlalchemy as sa
 
 from cloudlet.core.auth import Principal
-from cloudlet.core.db import Conn
+from cloudlet.core.db import Conn, Database
 from cloudlet.core.errors import ForbiddenError, NotFoundError
 from cloudlet.models import clients, projects, regions
 
@@ -61,11 +61,15 @@ async def get_region(conn: Conn, region_id: int) -> sa.Row | None:
     return (await conn.execute(sa.select(regions).where(regions.c.id == region_id))).first()
 
 
+def cached_scope(db: Database, principal: Principal, project_id: int, region_id: int) -> Scope | None:
+    """The scope if this process resolved it less than the cache's ttl ago."""
+    return db.tenancy_cache.get(("scope", principal, project_id, region_id))  # type: ignore[no-any-return]
+
+
 async def resolve_scope(conn: Conn, principal: Principal, project_id: int, region_id: int) -> Scope:
-    cache = conn.database.tenancy_cache
-    cached = cache.get(("scope", principal, project_id, region_id))
+    cached = cached_scope(conn.database, principal, project_id, region_id)
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     row = (
         await conn.execute(
             sa.select(projects.c.client_id, regions.c.display_name)
@@ -79,7 +83,7 @@ async def resolve_scope(conn: Conn, principal: Principal, project_id: int, regio
         raise NotFoundError(f"Project {project_id} could not be found")
     scope = Scope(principal=principal, project_id=project_id, region_id=region_id, client_id=row.client_id,
                   region_name=row.display_name)
-    cache.put(("scope", principal, project_id, region_id), scope)
+    conn.database.tenancy_cache.put(("scope", principal, project_id, region_id), scope)
     return scope
 
 

@@ -10,12 +10,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from cloudlet.core.clock import utcnow
-from cloudlet.core.db import Conn
+from cloudlet.core.db import Conn, Database
 from cloudlet.core.scope import Scope
 from cloudlet.core.sql import like_escape
 from cloudlet.instances.states import status_for
 from cloudlet.models import (
     flavors,
+    host_allocations,
     instance_tags,
     instances,
     ip_allocations,
@@ -221,12 +222,9 @@ async def delete(conn: Conn, instance_id: str) -> None:
 
 
 async def host_usage(conn: Conn) -> dict[str, tuple[int, int]]:
-    """(vcpus, ram) placed on each host."""
-    rows = await conn.execute(
-        sa.select(instances.c.host, sa.func.sum(instances.c.vcpus), sa.func.sum(instances.c.ram))
-        .where(instances.c.host.is_not(None)).group_by(instances.c.host)
-    )
-    return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}
+    """(vcpus, ram) placed on each host (kept by triggers, migration 0006)."""
+    rows = await conn.execute(sa.select(host_allocations.c.host, host_allocations.c.vcpus, host_allocations.c.ram))
+    return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
 
 # --- tags (the one store behind ``tags`` and the v1 metadata endpoints) -------------------
@@ -333,6 +331,11 @@ async def sync_power_state(conn: Conn, instance_id: str, *, before: str, after: 
 async def get_revision(conn: Conn, scope: Scope, instance_id: str) -> int | None:
     """The instance's revision (see migration 0005), or None if it is not in the scope."""
     return await conn.first_value(_REVISION_SQL, (instance_id, scope.project_id, scope.region_id))
+
+
+async def current_revision(db: Database, project_id: int, region_id: int, instance_id: str) -> int | None:
+    """``get_revision`` outside any connection block: for the cached GET (instances/cached_get.py)."""
+    return await db.read_value(_REVISION_SQL, (instance_id, project_id, region_id))
 
 
 # the hottest lookup (every GET), kept as plain SQL: see Conn.first_value

@@ -6,7 +6,7 @@ from typing import Any
 
 import msgspec
 
-from cloudlet.core.db import Conn
+from cloudlet.core.db import Conn, Database
 from cloudlet.core.scope import Scope
 from cloudlet.instances import repository
 from cloudlet.instances.schemas import (
@@ -113,8 +113,9 @@ _encoded: dict[tuple[int, str, str], tuple[int, bytes]] = {}
 _encoder = msgspec.json.Encoder()
 
 
-def _cached(conn: Conn, form: str, instance_id: str, revision: int) -> bytes | None:
-    hit = _encoded.get((id(conn.database), form, instance_id))
+def cached_rendering(db: Database, form: str, instance_id: str, revision: int) -> bytes | None:
+    """A rendering made at ``revision``, if this process has one."""
+    hit = _encoded.get((id(db), form, instance_id))
     return hit[1] if hit is not None and hit[0] == revision else None
 
 
@@ -132,7 +133,7 @@ async def instance_json(conn: Conn, scope: Scope, instance_id: str) -> bytes | N
     revision = await repository.get_revision(conn, scope, instance_id)
     if revision is None:
         return None
-    data = _cached(conn, "detail", instance_id, revision)
+    data = cached_rendering(conn.database, "detail", instance_id, revision)
     if data is None:
         row = await repository.get_row(conn, scope, instance_id)
         if row is None:
@@ -148,7 +149,7 @@ async def list_json(conn: Conn, scope: Scope, rows: list[Any], total: int, *, wi
     parts: dict[str, bytes] = {}
     stale = []
     for row in rows:
-        data = _cached(conn, form, row.id, row.revision)
+        data = cached_rendering(conn.database, form, row.id, row.revision)
         if data is None:
             stale.append(row)
         else:

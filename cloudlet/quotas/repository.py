@@ -9,15 +9,13 @@ import sqlalchemy as sa
 from cloudlet.core.db import Conn
 from cloudlet.models import (
     floating_ips,
-    instances,
     networks,
-    ports,
+    project_usage,
     projects,
     regional_quotas,
     regions,
     servergroups,
     subnets,
-    volumes,
 )
 
 
@@ -47,10 +45,10 @@ def _client_projects(client_id: int) -> Any:
     return sa.select(projects.c.id).where(projects.c.client_id == client_id).scalar_subquery()
 
 
-_INSTANCE_QUOTAS = {"vm_count", "shared_vm_count", "cpu_count", "ram"}
-_VOLUME_QUOTAS = {"volume_count", "volume_size"}
-ALL_QUOTAS = frozenset(_INSTANCE_QUOTAS | _VOLUME_QUOTAS | {
-    "external_ip_count", "floating_count", "network_count", "subnet_count", "servergroup_count", "gpu_count"})
+_COUNTED_QUOTAS = {"vm_count", "shared_vm_count", "cpu_count", "ram", "volume_count", "volume_size",
+                   "external_ip_count"}
+ALL_QUOTAS = frozenset(_COUNTED_QUOTAS | {
+    "floating_count", "network_count", "subnet_count", "servergroup_count", "gpu_count"})
 
 
 async def usage(conn: Conn, client_id: int, region_id: int, names: frozenset[str] | set[str] = ALL_QUOTAS
@@ -63,31 +61,17 @@ async def usage(conn: Conn, client_id: int, region_id: int, names: frozenset[str
     async def count(table: sa.Table, *where: Any) -> int:
         return int(await conn.scalar(sa.select(sa.func.count()).select_from(table).where(*where)) or 0)
 
-    if names & _INSTANCE_QUOTAS:
-        inst = (
-            await conn.execute(
-                sa.select(
-                    sa.func.count().filter(~instances.c.flavor_id.startswith("g1s-shared")),
-                    sa.func.count().filter(instances.c.flavor_id.startswith("g1s-shared")),
-                    sa.func.coalesce(sa.func.sum(instances.c.vcpus), 0),
-                    sa.func.coalesce(sa.func.sum(instances.c.ram), 0),
-                ).where(instances.c.project_id.in_(owned), instances.c.region_id == region_id)
-            )
-        ).one()
-        out.update(vm_count=int(inst[0]), shared_vm_count=int(inst[1]), cpu_count=int(inst[2]), ram=int(inst[3]))
-    if names & _VOLUME_QUOTAS:
-        vol = (
-            await conn.execute(
-                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(volumes.c.size), 0))
-                .where(volumes.c.project_id.in_(owned), volumes.c.region_id == region_id)
-            )
-        ).one()
-        out.update(volume_count=int(vol[0]), volume_size=int(vol[1]))
-    if "external_ip_count" in names:
-        out["external_ip_count"] = await count(
-            ports.join(networks, networks.c.id == ports.c.network_id),
-            ports.c.project_id.in_(owned), ports.c.region_id == region_id, networks.c.external.is_(True),
-        )
+    if names & _COUNTED_QUOTAS:
+        # kept by triggers (migration 0006): constant time however many instances the client has
+        u = project_usage.c
+        sums = (await conn.execute(
+            sa.select(*(sa.func.coalesce(sa.func.sum(c), 0) for c in (
+                u.instances, u.shared_instances, u.vcpus, u.ram, u.volumes, u.volume_size, u.external_ips)))
+            .where(u.project_id.in_(owned), u.region_id == region_id)
+        )).one()
+        instances, shared, vcpus, ram, volume_count, volume_size, external_ips = (int(v) for v in sums)
+        out.update(vm_count=instances - shared, shared_vm_count=shared, cpu_count=vcpus, ram=ram,
+                   volume_count=volume_count, volume_size=volume_size, external_ip_count=external_ips)
     if "floating_count" in names:
         out["floating_count"] = await count(floating_ips, floating_ips.c.project_id.in_(owned),
                                             floating_ips.c.region_id == region_id)

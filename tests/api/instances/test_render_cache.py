@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from cloudlet.models import instance_tags, networks, port_security_groups, ports, security_groups, subnets
 from tests.api.instances.test_create import create
+from tests.api.tenancy.helpers import new_tenant
 
 
 async def fetch(client, project_id, instance_id):
@@ -68,3 +69,53 @@ class TestRenderingFollowsEveryChange:
         assert r.status_code == 200
         one, item = await fetch(client, project_id, instance_id)
         assert one["status"] == item["status"] == "SHUTOFF"
+
+
+class TestCachedGetLane:
+    """The front door answers a GET from the cache only with what the endpoint itself answered."""
+
+    async def test_serves_the_endpoints_bytes_until_the_revision_moves(self, app, client, project_id):
+        task = await create(client, project_id)
+        instance_id = task["created_resources"]["instances"][0]
+        path = f"/v1/instances/{project_id}/1/{instance_id}"
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
+                 "headers": [(b"authorization", client.headers["authorization"].encode())]}
+        lane = app.cached_get
+        assert await lane(scope) is None  # not rendered yet: the endpoint answers
+        body = (await client.get(path)).content
+        assert await lane(scope) == body
+        assert (await client.get(path)).content == body
+        assert (await client.patch(path, json={"name": "renamed-in-cache-test"})).status_code == 200
+        assert await lane(scope) is None  # the revision moved on
+        assert (await client.get(path)).json()["name"] == "renamed-in-cache-test"
+        assert await lane(scope) is not None
+
+    async def test_falls_through_whenever_anything_is_not_known(self, app, client, project_id):
+        task = await create(client, project_id)
+        instance_id = task["created_resources"]["instances"][0]
+        path = f"/v1/instances/{project_id}/1/{instance_id}"
+        await client.get(path)
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
+                 "headers": [(b"authorization", client.headers["authorization"].encode())]}
+        lane = app.cached_get
+        assert await lane(scope) is not None
+        assert await lane({**scope, "path": f"/v1/instances/{project_id}/2/{instance_id}"}) is None
+        assert await lane({**scope, "path": f"/v1/instances/{project_id + 1}/1/{instance_id}"}) is None
+        assert await lane({**scope, "path": path + "/interfaces"}) is None
+        assert await lane({**scope, "query_string": b"x=1"}) is None
+        assert await lane({**scope, "headers": []}) is None
+        assert await lane({**scope, "headers": [(b"authorization", b"APIKey not-a-key")]}) is None
+        assert await lane({**scope, "headers": [(b"authorization", b"Bearer " + scope["headers"][0][1][7:])]}) is None
+        app.app.state.runtime.db.tenancy_cache.clear()  # e.g. a key was revoked: nothing is trusted from before
+        assert await lane(scope) is None
+        assert (await client.get(path)).status_code == 200
+
+    async def test_other_tenants_get_404_not_the_cached_instance(self, client, project_id):
+        task = await create(client, project_id)
+        instance_id = task["created_resources"]["instances"][0]
+        path = f"/v1/instances/{project_id}/1/{instance_id}"
+        await client.get(path)
+        other = await new_tenant(client)
+        response = await client.get(path, headers=other.headers)
+        assert response.status_code == 404
+        assert response.json()["exception_class"] == "NotFoundError"

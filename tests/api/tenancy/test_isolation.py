@@ -357,7 +357,7 @@ def build_probes(app: Any, world: World) -> tuple[list[Probe], list[str]]:
 # --- what must not change ------------------------------------------------------------------------
 
 _FULL_TABLES = {"api_keys", "clients", "resellers", "regional_quotas", "reseller_name_templates", "faults", "regions",
-                "flavors", "console_tokens"}
+                "flavors", "console_tokens", "host_allocations"}
 
 
 async def snapshot(runtime: Any, world: World) -> dict[str, list[tuple[str, ...]]]:
