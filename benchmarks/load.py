@@ -5,8 +5,9 @@
 - ``run_python``: the fallback for requests so slow that a duration-bounded wrk run would finish
   too few of them (moto's filtered DescribeInstances takes seconds): httpx, same connections,
   bounded by duration but finishing at least one request.
-- ``cloudlet_creates`` / ``moto_creates``: count-bounded create loaders (16 concurrent workers); a
-  create counts when the instance is ACTIVE (cloudlet: its task FINISHED; moto: ``running``).
+- ``cloudlet_creates`` / ``moto_creates``: count-bounded create loaders (16 concurrent workers, each on a
+  keep-alive connection of benchmarks/http1.py, far lighter than httpx); a create counts when the
+  instance is ACTIVE (cloudlet: its task FINISHED; moto: ``running``).
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 
+from benchmarks.http1 import Connection, HttpError
 from benchmarks.results import Sample
 from benchmarks.servers import AUTH, MOTO_AUTH, BenchmarkError
 
@@ -160,22 +162,31 @@ def probe(target: Target, *, tries: int = 3, budget: float = 2.0) -> float:
 # --- creates ---------------------------------------------------------------------------------------
 
 
-async def _run_workers(count: int, workers: int, create_one: Callable[[int], object]) -> Sample:
-    """Run ``create_one(n)`` for n in range(count) on ``workers`` concurrent workers; time each and all."""
+CreateOne = Callable[[Connection, int], Awaitable[None]]
+
+
+async def _run_workers(base_url: str, headers: dict[str, str], count: int, workers: int,
+                       create_one: CreateOne) -> Sample:
+    """Run ``create_one(connection, n)`` for n in range(count) on ``workers`` concurrent workers, each with
+    a keep-alive connection of its own (benchmarks/http1.py); time each and all."""
     latencies: list[float] = []
     errors = 0
     next_index = iter(range(count))
 
     async def worker() -> None:
         nonlocal errors
-        for n in next_index:
-            t0 = time.perf_counter()
-            try:
-                await create_one(n)  # type: ignore[misc]
-            except (BenchmarkError, httpx.HTTPError):
-                errors += 1
-                continue
-            latencies.append(time.perf_counter() - t0)
+        connection = Connection(base_url, headers)
+        try:
+            for n in next_index:
+                t0 = time.perf_counter()
+                try:
+                    await create_one(connection, n)
+                except (BenchmarkError, HttpError, OSError, ValueError):
+                    errors += 1
+                    continue
+                latencies.append(time.perf_counter() - t0)
+        finally:
+            connection.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(workers)))
@@ -190,27 +201,24 @@ CREATE_BODY = {
 
 
 async def _cloudlet_creates(base_url: str, count: int, workers: int, label: str) -> Sample:
-    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
-    async with httpx.AsyncClient(base_url=base_url, headers=AUTH, limits=limits, timeout=120) as client:
+    async def create_one(connection: Connection, n: int) -> None:
+        body = {**CREATE_BODY, "name": f"{label}-{n:06d}", "tags": {"env": "bench", "team": "team-00"}}
+        status, answer = await connection.request("POST", "/cloud/v2/instances/1/1", json.dumps(body).encode())
+        if status != 200:
+            raise BenchmarkError(f"create answered {status}: {answer[:300]!r}")
+        (task_id,) = json.loads(answer)["tasks"]
+        deadline = time.perf_counter() + 60
+        while True:  # under `instant` the first read already shows FINISHED; verify, never assume
+            task = json.loads((await connection.request("GET", f"/v1/tasks/{task_id}"))[1])
+            if task["state"] == "FINISHED":
+                if len(task["created_resources"]["instances"]) != 1:
+                    raise BenchmarkError(f"task {task_id} finished without an instance: {task}")
+                return
+            if task["state"] == "ERROR" or time.perf_counter() > deadline:
+                raise BenchmarkError(f"task {task_id} ended {task['state']}: {task.get('error')}")
+            await asyncio.sleep(0.01)
 
-        async def create_one(n: int) -> None:
-            body = {**CREATE_BODY, "name": f"{label}-{n:06d}", "tags": {"env": "bench", "team": "team-00"}}
-            response = await client.post("/cloud/v2/instances/1/1", json=body)
-            if response.status_code != 200:
-                raise BenchmarkError(f"create answered {response.status_code}: {response.text[:300]}")
-            (task_id,) = response.json()["tasks"]
-            deadline = time.perf_counter() + 60
-            while True:  # under `instant` the first read already shows FINISHED; verify, never assume
-                task = (await client.get(f"/v1/tasks/{task_id}")).json()
-                if task["state"] == "FINISHED":
-                    if len(task["created_resources"]["instances"]) != 1:
-                        raise BenchmarkError(f"task {task_id} finished without an instance: {task}")
-                    return
-                if task["state"] == "ERROR" or time.perf_counter() > deadline:
-                    raise BenchmarkError(f"task {task_id} ended {task['state']}: {task.get('error')}")
-                await asyncio.sleep(0.01)
-
-        return await _run_workers(count, workers, create_one)
+    return await _run_workers(base_url, AUTH, count, workers, create_one)
 
 
 def cloudlet_creates(base_url: str, *, count: int, workers: int, label: str) -> Sample:
@@ -222,32 +230,33 @@ _STATE = re.compile(r"<instanceState>\s*<code>\d+</code>\s*<name>([a-z-]+)</name
 
 
 async def _moto_creates(base_url: str, image_id: str, count: int, workers: int, label: str) -> Sample:
-    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
-    async with httpx.AsyncClient(base_url=base_url, headers=MOTO_AUTH, limits=limits, timeout=120) as client:
+    form = "application/x-www-form-urlencoded"
+    headers = {k: v for k, v in MOTO_AUTH.items() if k != "Content-Type"}
 
-        async def create_one(n: int) -> None:
-            body = str(httpx.QueryParams({
-                "Action": "RunInstances", "Version": "2016-11-15", "ImageId": image_id, "MinCount": "1",
-                "MaxCount": "1", "InstanceType": "t3.micro", "TagSpecification.1.ResourceType": "instance",
-                "TagSpecification.1.Tag.1.Key": "Name", "TagSpecification.1.Tag.1.Value": f"{label}-{n:06d}",
-            }))
-            response = await client.post("/", content=body)
-            found = _INSTANCE_ID.search(response.text)
-            if response.status_code != 200 or found is None:
-                raise BenchmarkError(f"RunInstances answered {response.status_code}: {response.text[:300]}")
-            describe = str(httpx.QueryParams({"Action": "DescribeInstances", "Version": "2016-11-15",
-                                              "InstanceId.1": found.group(1)}))
-            deadline = time.perf_counter() + 60
-            while True:
-                text = (await client.post("/", content=describe)).text
-                state = _STATE.search(text)
-                if state is not None and state.group(1) == "running":
-                    return
-                if time.perf_counter() > deadline:
-                    raise BenchmarkError(f"{found.group(1)} is not running: {text[:300]}")
-                await asyncio.sleep(0.01)
+    async def create_one(connection: Connection, n: int) -> None:
+        body = str(httpx.QueryParams({
+            "Action": "RunInstances", "Version": "2016-11-15", "ImageId": image_id, "MinCount": "1",
+            "MaxCount": "1", "InstanceType": "t3.micro", "TagSpecification.1.ResourceType": "instance",
+            "TagSpecification.1.Tag.1.Key": "Name", "TagSpecification.1.Tag.1.Value": f"{label}-{n:06d}",
+        })).encode()
+        status, answer = await connection.request("POST", "/", body, form)
+        text = answer.decode()
+        found = _INSTANCE_ID.search(text)
+        if status != 200 or found is None:
+            raise BenchmarkError(f"RunInstances answered {status}: {text[:300]}")
+        describe = str(httpx.QueryParams({"Action": "DescribeInstances", "Version": "2016-11-15",
+                                          "InstanceId.1": found.group(1)})).encode()
+        deadline = time.perf_counter() + 60
+        while True:
+            text = (await connection.request("POST", "/", describe, form))[1].decode()
+            state = _STATE.search(text)
+            if state is not None and state.group(1) == "running":
+                return
+            if time.perf_counter() > deadline:
+                raise BenchmarkError(f"{found.group(1)} is not running: {text[:300]}")
+            await asyncio.sleep(0.01)
 
-        return await _run_workers(count, workers, create_one)
+    return await _run_workers(base_url, headers, count, workers, create_one)
 
 
 def moto_creates(base_url: str, *, image_id: str, count: int, workers: int, label: str) -> Sample:

@@ -11,8 +11,12 @@ from cloudlet.models import flavors
 
 
 async def get(conn: Conn, region_id: int, flavor_id: str) -> Any:
-    return (await conn.execute(sa.select(flavors).where(flavors.c.region_id == region_id,
-                                                        flavors.c.id == flavor_id))).first()
+    return (await conn.execute(_BY_ID, {"region_id": region_id, "flavor_id": flavor_id})).first()
+
+
+# built once (see core/sql.py on hot-path statements)
+_BY_ID = sa.select(flavors).where(flavors.c.region_id == sa.bindparam("region_id"),
+                                  flavors.c.id == sa.bindparam("flavor_id"))
 
 
 async def list_rows(conn: Conn, region_id: int, *, include_disabled: bool, exclude_os_types: list[str],

@@ -15,12 +15,23 @@ from cloudlet.models import images
 
 
 def visible(scope: Scope) -> sa.ColumnElement[bool]:
-    return sa.and_(images.c.region_id == scope.region_id,
-                   sa.or_(images.c.project_id.is_(None), images.c.project_id == scope.project_id))
+    return _visible_in(scope.region_id, scope.project_id)
+
+
+def _visible_in(region_id: Any, project_id: Any) -> sa.ColumnElement[bool]:
+    """Public images of the region and the project's own."""
+    return sa.and_(images.c.region_id == region_id,
+                   sa.or_(images.c.project_id.is_(None), images.c.project_id == project_id))
 
 
 async def get(conn: Conn, scope: Scope, image_id: str) -> Any:
-    return (await conn.execute(sa.select(images).where(images.c.id == image_id, visible(scope)))).first()
+    params = {"image_id": image_id, "region_id": scope.region_id, "project_id": scope.project_id}
+    return (await conn.execute(_BY_ID, params)).first()
+
+
+# built once (see core/sql.py on hot-path statements)
+_BY_ID = sa.select(images).where(images.c.id == sa.bindparam("image_id"),
+                                 _visible_in(sa.bindparam("region_id"), sa.bindparam("project_id")))
 
 
 @dataclasses.dataclass(slots=True)

@@ -17,6 +17,7 @@ from cloudlet.instances.states import status_for
 from cloudlet.models import (
     flavors,
     host_allocations,
+    instance_status_counts,
     instance_tags,
     instances,
     ip_allocations,
@@ -146,7 +147,13 @@ class InstanceFilters:
 async def list_rows(conn: Conn, scope: Scope, filters: InstanceFilters, *, order_by: str, limit: int,
                     offset: int) -> tuple[list[Any], int]:
     where = [_in_scope(scope), *filters.conditions()]
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(instances).where(*where))
+    if dataclasses.replace(filters, status=None) == InstanceFilters():
+        # no filter but the status: the count the database keeps (migration 0006), whatever the number of rows
+        total = await conn.scalar(_COUNT_BY_STATUS if filters.status else _COUNT_ALL,
+                                  {"project_id": scope.project_id, "region_id": scope.region_id,
+                                   "status": filters.status})
+    else:
+        total = await conn.scalar(sa.select(sa.func.count()).select_from(instances).where(*where))
     if limit == 0 or not total or offset >= total:
         return [], int(total or 0)
     rows = (await conn.execute(_ROW.where(*where).order_by(*ORDERINGS[order_by]).limit(limit).offset(offset))).all()
@@ -159,7 +166,7 @@ async def get_row(conn: Conn, scope: Scope, instance_id: str) -> Any:
 
 async def get_plain(conn: Conn, instance_id: str) -> Any:
     """Unscoped read by id: for task steps, which act on behalf of a task already authorised."""
-    return (await conn.execute(sa.select(instances).where(instances.c.id == instance_id))).first()
+    return (await conn.execute(_BY_ID, {"instance_id": instance_id})).first()
 
 
 async def name_exists(conn: Conn, scope: Scope, name: str) -> bool:
@@ -168,7 +175,7 @@ async def name_exists(conn: Conn, scope: Scope, name: str) -> bool:
 
 async def insert(conn: Conn, values: dict[str, Any]) -> None:
     values = {**values, "status": status_for(values["vm_state"], values.get("task_state"))}
-    await conn.execute(instances.insert().values(**values))
+    await conn.execute(instances.insert(), values)
 
 
 async def take_lock(conn: Conn, scope: Scope, instance_id: str, *, task_id: str, task_state: str | None,
@@ -187,14 +194,12 @@ async def take_lock(conn: Conn, scope: Scope, instance_id: str, *, task_id: str,
 async def set_state(conn: Conn, instance_id: str, *, vm_state: str, task_state: str | None,
                     release_lock_of: str | None = None, **values: Any) -> None:
     """Record a state change; with ``release_lock_of`` also free the lock that task holds."""
-    extra: dict[str, Any] = {}
-    if release_lock_of is not None:
-        extra["task_id"] = sa.case((instances.c.task_id == release_lock_of, None), else_=instances.c.task_id)
-    await conn.execute(
-        instances.update().where(instances.c.id == instance_id)
-        .values(vm_state=vm_state, task_state=task_state, status=status_for(vm_state, task_state),
-                updated_at=utcnow(), **extra, **values)
-    )
+    params = {"b_instance_id": instance_id, "vm_state": vm_state, "task_state": task_state,
+              "status": status_for(vm_state, task_state), "updated_at": utcnow(), **values}
+    if release_lock_of is None:
+        await conn.execute(_SET_STATE, params)
+    else:
+        await conn.execute(_SET_STATE_RELEASING, {**params, "b_release_lock_of": release_lock_of})
 
 
 async def set_task_state(conn: Conn, instance_id: str, task_id: str, task_state: str | None) -> None:
@@ -223,7 +228,7 @@ async def delete(conn: Conn, instance_id: str) -> None:
 
 async def host_usage(conn: Conn) -> dict[str, tuple[int, int]]:
     """(vcpus, ram) placed on each host (kept by triggers, migration 0006)."""
-    rows = await conn.execute(sa.select(host_allocations.c.host, host_allocations.c.vcpus, host_allocations.c.ram))
+    rows = await conn.execute(_HOST_USAGE)
     return {r[0]: (int(r[1]), int(r[2])) for r in rows}
 
 
@@ -231,14 +236,17 @@ async def host_usage(conn: Conn) -> dict[str, tuple[int, int]]:
 
 
 async def tags_of(conn: Conn, instance_ids: list[str]) -> dict[str, list[Any]]:
-    rows = await conn.execute(
-        sa.select(instance_tags).where(instance_tags.c.instance_id.in_(instance_ids))
-        .order_by(instance_tags.c.instance_id, instance_tags.c.key)
-    )
     out: dict[str, list[Any]] = {}
-    for row in rows:
+    for row in await conn.execute(_TAGS_OF, {"instance_ids": instance_ids}):
         out.setdefault(row.instance_id, []).append(row)
     return out
+
+
+async def insert_new_tags(conn: Conn, instance_id: str, tags: dict[str, str]) -> None:
+    """The first tags of an instance just written (nothing to merge with: one statement)."""
+    if tags:
+        await conn.execute(instance_tags.insert(), [{"instance_id": instance_id, "key": k, "value": v,
+                                                      "read_only": False} for k, v in tags.items()])
 
 
 async def put_tags(conn: Conn, instance_id: str, tags: dict[str, str], *, read_only: bool = False) -> None:
@@ -254,8 +262,8 @@ async def put_tags(conn: Conn, instance_id: str, tags: dict[str, str], *, read_o
                                .where(instance_tags.c.instance_id == instance_id, instance_tags.c.key == key)
                                .values(value=value, read_only=read_only))
         else:
-            await conn.execute(instance_tags.insert().values(instance_id=instance_id, key=key, value=value,
-                                                             read_only=read_only))
+            await conn.execute(instance_tags.insert(), dict(instance_id=instance_id, key=key, value=value,
+                                                            read_only=read_only))
 
 
 async def delete_tags(conn: Conn, instance_id: str, keys: list[str] | None = None) -> None:
@@ -340,3 +348,19 @@ async def current_revision(db: Database, project_id: int, region_id: int, instan
 
 # the hottest lookup (every GET), kept as plain SQL: see Conn.first_value
 _REVISION_SQL = "SELECT revision FROM instances WHERE id = ? AND project_id = ? AND region_id = ?"
+
+
+# --- statements built once (see core/sql.py on hot-path statements) ----------------------------
+
+_BY_ID = sa.select(instances).where(instances.c.id == sa.bindparam("instance_id"))
+# the SET columns are the parameters' keys; "b_" names keep the WHERE's parameters apart from them
+_SET_STATE = instances.update().where(instances.c.id == sa.bindparam("b_instance_id"))
+_SET_STATE_RELEASING = _SET_STATE.values(
+    task_id=sa.case((instances.c.task_id == sa.bindparam("b_release_lock_of"), None), else_=instances.c.task_id))
+_TAGS_OF = (sa.select(instance_tags).where(instance_tags.c.instance_id.in_(sa.bindparam("instance_ids", expanding=True)))
+            .order_by(instance_tags.c.instance_id, instance_tags.c.key))
+_HOST_USAGE = sa.select(host_allocations.c.host, host_allocations.c.vcpus, host_allocations.c.ram)
+_COUNT_ALL = sa.select(sa.func.coalesce(sa.func.sum(instance_status_counts.c.instances), 0)).where(
+    instance_status_counts.c.project_id == sa.bindparam("project_id"),
+    instance_status_counts.c.region_id == sa.bindparam("region_id"))
+_COUNT_BY_STATUS = _COUNT_ALL.where(instance_status_counts.c.status == sa.bindparam("status"))

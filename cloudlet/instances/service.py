@@ -339,7 +339,7 @@ async def create_instances(conn: Conn, scope: Scope, body: CreateInstanceRequest
         template = plan_names.templates[index]
         if template is not None:
             await repository.rename(conn, instance_id, naming.render(template, first_ipv4))
-        await repository.put_tags(conn, instance_id, tags)
+        await repository.insert_new_tags(conn, instance_id, tags)
         await apptemplate_service.apply_to_instance(conn, scope, instance_id=instance_id, volumes=body.volumes,
                                                     configuration=body.configuration,
                                                     allow_app_ports=body.allow_app_ports)

@@ -27,3 +27,12 @@ host_allocations = sa.Table(
     sa.Column("host", sa.String(255), primary_key=True),
     *(_amount(n) for n in ("instances", "vcpus", "ram")),
 )
+
+# per (project, region, status): how many instances, for a list's total count
+instance_status_counts = sa.Table(
+    "instance_status_counts", metadata,
+    sa.Column("project_id", sa.Integer, primary_key=True),
+    sa.Column("region_id", sa.Integer, primary_key=True),
+    sa.Column("status", sa.String(32), primary_key=True),
+    _amount("instances"),
+)

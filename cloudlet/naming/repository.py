@@ -42,12 +42,12 @@ async def delete(conn: Conn, reseller_id: int, region_id: int) -> int:
 
 async def for_client(conn: Conn, client_id: int, region_id: int) -> Any:
     """The configuration that governs a client in a region: its reseller's, or None."""
-    return (
-        await conn.execute(
-            sa.select(_t).select_from(_t.join(clients, clients.c.reseller_id == _t.c.reseller_id))
-            .where(clients.c.id == client_id, _t.c.region_id == region_id)
-        )
-    ).first()
+    return (await conn.execute(_FOR_CLIENT, {"client_id": client_id, "region_id": region_id})).first()
+
+
+# built once (see core/sql.py on hot-path statements)
+_FOR_CLIENT = (sa.select(_t).select_from(_t.join(clients, clients.c.reseller_id == _t.c.reseller_id))
+               .where(clients.c.id == sa.bindparam("client_id"), _t.c.region_id == sa.bindparam("region_id")))
 
 
 async def reseller_exists(conn: Conn, reseller_id: int) -> bool:

@@ -100,9 +100,12 @@ async def release_port(conn: Conn, port_id: str) -> None:
 
 
 async def used_count(conn: Conn, subnet_id: str) -> int:
-    return int(await conn.scalar(
-        sa.select(sa.func.count()).select_from(ip_allocations).where(ip_allocations.c.subnet_id == subnet_id)
-    ) or 0)
+    return int(await conn.scalar(_USED_COUNT, {"subnet_id": subnet_id}) or 0)
+
+
+# built once (see core/sql.py on hot-path statements)
+_USED_COUNT = (sa.select(sa.func.count()).select_from(ip_allocations)
+               .where(ip_allocations.c.subnet_id == sa.bindparam("subnet_id")))
 
 
 async def used_counts(conn: Conn, subnet_ids: list[str]) -> dict[str, int]:

@@ -31,12 +31,7 @@ async def get_network(conn: Conn, scope: Scope, network_id: str) -> Any:
 
 
 async def get_external_network(conn: Conn, region_id: int) -> Any:
-    return (
-        await conn.execute(
-            sa.select(networks).where(networks.c.region_id == region_id, networks.c.external.is_(True))
-            .order_by(networks.c.created_at).limit(1)
-        )
-    ).first()
+    return (await conn.execute(_EXTERNAL_NETWORK, {"region_id": region_id})).first()
 
 
 async def get_subnet(conn: Conn, scope: Scope, subnet_id: str) -> Any:
@@ -49,24 +44,19 @@ async def get_subnet(conn: Conn, scope: Scope, subnet_id: str) -> Any:
 
 
 async def subnets_of(conn: Conn, network_id: str) -> list[Any]:
-    return list(
-        (await conn.execute(sa.select(subnets).where(subnets.c.network_id == network_id)
-                            .order_by(subnets.c.created_at, subnets.c.id))).all()
-    )
+    return list((await conn.execute(_SUBNETS_OF, {"network_id": network_id})).all())
 
 
 async def insert_port(conn: Conn, scope: Scope, *, port_id: str, network_id: str, instance_id: str | None,
                       position: int, name: str, mac_address: str, interface_name: str | None,
                       reserved: bool = False) -> None:
     now = utcnow()
-    await conn.execute(
-        ports.insert().values(
-            id=port_id, project_id=scope.project_id, region_id=scope.region_id, network_id=network_id,
-            instance_id=instance_id, position=position, name=name, mac_address=mac_address,
-            interface_name=interface_name, port_security_enabled=True, reserved=reserved,
-            created_at=now, updated_at=now,
-        )
-    )
+    await conn.execute(ports.insert(), dict(
+        id=port_id, project_id=scope.project_id, region_id=scope.region_id, network_id=network_id,
+        instance_id=instance_id, position=position, name=name, mac_address=mac_address,
+        interface_name=interface_name, port_security_enabled=True, reserved=reserved,
+        created_at=now, updated_at=now,
+    ))
 
 
 async def get_port(conn: Conn, scope: Scope, port_id: str) -> Any:
@@ -87,11 +77,7 @@ async def bind_port(conn: Conn, port_id: str, *, instance_id: str | None, positi
 
 
 async def port_ids_of_instance(conn: Conn, instance_id: str) -> list[Any]:
-    return list(
-        (await conn.execute(sa.select(ports.c.id, ports.c.reserved, ports.c.mac_address, ports.c.network_id)
-                            .where(ports.c.instance_id == instance_id)
-                            .order_by(ports.c.position))).all()
-    )
+    return list((await conn.execute(_PORTS_OF_INSTANCE, {"instance_id": instance_id})).all())
 
 
 async def delete_ports(conn: Conn, port_ids: list[str]) -> None:
@@ -243,14 +229,7 @@ async def allocations_of_ports(conn: Conn, port_ids: list[str]) -> dict[str, lis
     """Per port: its addresses with their subnet's id, IP version, CIDR and gateway, IPv4 first."""
     out: dict[str, list[Any]] = {p: [] for p in port_ids}
     if port_ids:
-        rows = await conn.execute(
-            sa.select(ip_allocations.c.port_id, ip_allocations.c.ip_address, ip_allocations.c.subnet_id,
-                      subnets.c.ip_version, subnets.c.cidr, subnets.c.gateway_ip)
-            .select_from(ip_allocations.join(subnets, subnets.c.id == ip_allocations.c.subnet_id))
-            .where(ip_allocations.c.port_id.in_(port_ids))
-            .order_by(subnets.c.ip_version, ip_allocations.c.ip_address)
-        )
-        for r in rows:
+        for r in await conn.execute(_ALLOCATIONS_OF_PORTS, {"port_ids": port_ids}):
             out[r.port_id].append(r)
     return out
 
@@ -270,3 +249,21 @@ async def list_reserved_ports(conn: Conn, scope: Scope) -> list[Any]:
 
 async def get_port_plain(conn: Conn, port_id: str) -> Any:
     return (await conn.execute(sa.select(ports).where(ports.c.id == port_id))).first()
+
+
+# --- statements built once (see core/sql.py on hot-path statements) ----------------------------
+
+_EXTERNAL_NETWORK = (sa.select(networks).where(networks.c.region_id == sa.bindparam("region_id"),
+                                               networks.c.external.is_(True))
+                     .order_by(networks.c.created_at).limit(1))
+_SUBNETS_OF = (sa.select(subnets).where(subnets.c.network_id == sa.bindparam("network_id"))
+               .order_by(subnets.c.created_at, subnets.c.id))
+_PORTS_OF_INSTANCE = (sa.select(ports.c.id, ports.c.reserved, ports.c.mac_address, ports.c.network_id)
+                      .where(ports.c.instance_id == sa.bindparam("instance_id")).order_by(ports.c.position))
+_ALLOCATIONS_OF_PORTS = (
+    sa.select(ip_allocations.c.port_id, ip_allocations.c.ip_address, ip_allocations.c.subnet_id,
+              subnets.c.ip_version, subnets.c.cidr, subnets.c.gateway_ip)
+    .select_from(ip_allocations.join(subnets, subnets.c.id == ip_allocations.c.subnet_id))
+    .where(ip_allocations.c.port_id.in_(sa.bindparam("port_ids", expanding=True)))
+    .order_by(subnets.c.ip_version, ip_allocations.c.ip_address)
+)

@@ -21,11 +21,8 @@ from cloudlet.models import (
 
 async def get_limits(conn: Conn, client_id: int, region_id: int, *, for_update: bool = False) -> dict[str, int] | None:
     """The stored limits; ``for_update`` locks the row so concurrent creates of one client take turns."""
-    stmt = sa.select(regional_quotas.c.limits).where(regional_quotas.c.client_id == client_id,
-                                                     regional_quotas.c.region_id == region_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    row = (await conn.execute(stmt)).first()
+    stmt = _LIMITS_FOR_UPDATE if for_update else _LIMITS
+    row = (await conn.execute(stmt, {"client_id": client_id, "region_id": region_id})).first()
     return dict(row.limits) if row is not None else None
 
 
@@ -63,12 +60,7 @@ async def usage(conn: Conn, client_id: int, region_id: int, names: frozenset[str
 
     if names & _COUNTED_QUOTAS:
         # kept by triggers (migration 0006): constant time however many instances the client has
-        u = project_usage.c
-        sums = (await conn.execute(
-            sa.select(*(sa.func.coalesce(sa.func.sum(c), 0) for c in (
-                u.instances, u.shared_instances, u.vcpus, u.ram, u.volumes, u.volume_size, u.external_ips)))
-            .where(u.project_id.in_(owned), u.region_id == region_id)
-        )).one()
+        sums = (await conn.execute(_COUNTED_SUMS, {"client_id": client_id, "region_id": region_id})).one()
         instances, shared, vcpus, ram, volume_count, volume_size, external_ips = (int(v) for v in sums)
         out.update(vm_count=instances - shared, shared_vm_count=shared, cpu_count=vcpus, ram=ram,
                    volume_count=volume_count, volume_size=volume_size, external_ip_count=external_ips)
@@ -86,3 +78,17 @@ async def usage(conn: Conn, client_id: int, region_id: int, names: frozenset[str
     if "gpu_count" in names:
         out["gpu_count"] = 0
     return out
+
+
+# --- statements built once (see core/sql.py on hot-path statements) ----------------------------
+
+_LIMITS = sa.select(regional_quotas.c.limits).where(regional_quotas.c.client_id == sa.bindparam("client_id"),
+                                                    regional_quotas.c.region_id == sa.bindparam("region_id"))
+_LIMITS_FOR_UPDATE = _LIMITS.with_for_update()
+_COUNTED_SUMS = (
+    sa.select(*(sa.func.coalesce(sa.func.sum(c), 0) for c in (
+        project_usage.c.instances, project_usage.c.shared_instances, project_usage.c.vcpus, project_usage.c.ram,
+        project_usage.c.volumes, project_usage.c.volume_size, project_usage.c.external_ips)))
+    .where(project_usage.c.project_id.in_(_client_projects(sa.bindparam("client_id"))),
+           project_usage.c.region_id == sa.bindparam("region_id"))
+)

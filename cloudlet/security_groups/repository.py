@@ -18,14 +18,14 @@ from cloudlet.models import (
 
 
 async def get_default(conn: Conn, project_id: int, region_id: int) -> Any:
-    return (
-        await conn.execute(
-            sa.select(security_groups).where(
-                security_groups.c.project_id == project_id, security_groups.c.region_id == region_id,
-                security_groups.c.is_default.is_(True),
-            )
-        )
-    ).first()
+    return (await conn.execute(_DEFAULT, {"project_id": project_id, "region_id": region_id})).first()
+
+
+# built once (see core/sql.py on hot-path statements)
+_DEFAULT = sa.select(security_groups).where(
+    security_groups.c.project_id == sa.bindparam("project_id"), security_groups.c.region_id == sa.bindparam("region_id"),
+    security_groups.c.is_default.is_(True),
+)
 
 
 async def insert_group(conn: Conn, *, project_id: int, region_id: int, name: str, description: str | None,

@@ -82,13 +82,11 @@ class TaskContext:
     async def finish(self, conn: Conn, *, resources: dict[str, list[Any]] | None = None) -> None:
         """Mark the task FINISHED inside the caller's transaction (which must also release the lock)."""
         now = utcnow()
-        result = await conn.execute(
-            tasks.update()
-            .where(tasks.c.id == self.task_id, tasks.c.lease_owner == self.worker_id,
-                   tasks.c.state == TaskState.RUNNING)
-            .values(state=TaskState.FINISHED, finished_on=now, updated_on=now,
-                    created_resources=resources or created_resources(), lease_owner=None, lease_expires_at=None)
-        )
+        result = await conn.execute(_FINISH, {
+            "b_task_id": self.task_id, "b_worker_id": self.worker_id, "state": TaskState.FINISHED,
+            "finished_on": now, "updated_on": now, "created_resources": resources or created_resources(),
+            "lease_owner": None, "lease_expires_at": None,
+        })
         if result.rowcount != 1:
             raise LeaseLost(self.task_id)
         self.finished = True
@@ -141,13 +139,11 @@ async def insert_task(
     notified at commit (NOTIFY is transactional), so an uncommitted task never wakes anyone.
     """
     task_id = task_id or new_id()
-    await conn.execute(
-        tasks.insert().values(
-            id=task_id, task_type=task_type, state=TaskState.NEW, user_id=user_id, client_id=client_id,
-            project_id=project_id, region_id=region_id, resource_id=resource_id, data=data,
-            request_id=request_id or None, created_on=utcnow(), attempts=0, host=host,
-        )
-    )
+    await conn.execute(tasks.insert(), dict(
+        id=task_id, task_type=task_type, state=TaskState.NEW, user_id=user_id, client_id=client_id,
+        project_id=project_id, region_id=region_id, resource_id=resource_id, data=data,
+        request_id=request_id or None, created_on=utcnow(), attempts=0, host=host,
+    ))
     if conn.dialect_name == "postgresql":
         await conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, task_id)))
     return task_id
@@ -181,6 +177,9 @@ class TaskEngine:
         self._loop_task: asyncio.Task[None] | None = None
         self._listener: Any = None
         self._stopping = False
+        self._claim_new = self._claim_statement(tasks.c.state == TaskState.NEW)
+        self._claim_lapsed = self._claim_statement(
+            sa.and_(tasks.c.state == TaskState.RUNNING, tasks.c.lease_expires_at < sa.bindparam("now")))
 
     # --- API side -------------------------------------------------------------------------
 
@@ -291,32 +290,34 @@ class TaskEngine:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
 
-    def _claim_statement(self, now: dt.datetime, where: Any, limit: int) -> Any:
+    def _claim_statement(self, where: Any) -> Any:
+        """Take up to ``:limit`` tasks matching ``where`` (and this worker's hosts); built once per engine."""
         if self.hosts is not None:
             where = sa.and_(where, sa.or_(tasks.c.host.is_(None), tasks.c.host.in_(sorted(self.hosts))))
         candidates = (
-            sa.select(tasks.c.id).where(where).order_by(tasks.c.created_on).limit(limit)
+            sa.select(tasks.c.id).where(where).order_by(tasks.c.created_on).limit(sa.bindparam("limit"))
             .with_for_update(skip_locked=True)
         )
         return (
             tasks.update()
             .where(tasks.c.id.in_(candidates.scalar_subquery()))
-            .values(state=TaskState.RUNNING, lease_owner=self.worker_id, lease_expires_at=now + self.lease,
-                    attempts=tasks.c.attempts + 1, updated_on=now)
+            .values(state=TaskState.RUNNING, lease_owner=self.worker_id, lease_expires_at=sa.bindparam("expires"),
+                    attempts=tasks.c.attempts + 1, updated_on=sa.bindparam("now"))
             .returning(tasks)
         )
 
-    async def _claim(self, limit: int) -> list[Any]:
+    def _claim_params(self, limit: int) -> dict[str, Any]:
         now = utcnow()
+        return {"limit": limit, "now": now, "expires": now + self.lease}
+
+    async def _claim(self, limit: int) -> list[Any]:
         async with self.db.transaction() as conn:
-            rows = (await conn.execute(self._claim_statement(now, tasks.c.state == TaskState.NEW, limit))).all()
+            rows = (await conn.execute(self._claim_new, self._claim_params(limit))).all()
             return [await self._with_fault(conn, row) for row in rows]
 
     async def _claim_expired(self) -> None:
-        now = utcnow()
-        where = sa.and_(tasks.c.state == TaskState.RUNNING, tasks.c.lease_expires_at < now)
         async with self.db.transaction() as conn:
-            rows = (await conn.execute(self._claim_statement(now, where, self.concurrency))).all()
+            rows = (await conn.execute(self._claim_lapsed, self._claim_params(self.concurrency))).all()
             claimed = [await self._with_fault(conn, row) for row in rows]
         for row in claimed:
             log.warning("task.lease_expired.resumed", task_id=row[0].id, task_type=row[0].task_type,
@@ -325,11 +326,7 @@ class TaskEngine:
 
     async def _with_fault(self, conn: Conn, row: Any) -> tuple[Any, str | None]:
         """Consume an injected fault for this task type, if one is armed."""
-        fault = (
-            await conn.execute(
-                sa.select(faults).where(faults.c.operation == row.task_type).order_by(faults.c.id).limit(1)
-            )
-        ).first()
+        fault = (await conn.execute(_NEXT_FAULT, {"operation": row.task_type})).first()
         if fault is None:
             return row, None
         if fault.remaining is not None:
@@ -424,3 +421,10 @@ class TaskEngine:
             log.warning("task.lease_lost", task_id=ctx.task_id)
         except Exception:
             log.exception("task.compensation_failed", task_id=ctx.task_id)
+
+
+# --- statements built once (see core/sql.py on hot-path statements) ----------------------------
+
+_FINISH = tasks.update().where(tasks.c.id == sa.bindparam("b_task_id"),
+                               tasks.c.lease_owner == sa.bindparam("b_worker_id"), tasks.c.state == TaskState.RUNNING)
+_NEXT_FAULT = sa.select(faults).where(faults.c.operation == sa.bindparam("operation")).order_by(faults.c.id).limit(1)

@@ -8,19 +8,23 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from cloudlet.core.auth import Principal
+from cloudlet.core.auth import ROLES, Principal
 from cloudlet.core.clock import utcnow
 from cloudlet.core.db import Conn
 from cloudlet.models import clients, tasks
 
 
 def visible(principal: Principal) -> sa.ColumnElement[bool]:
-    if principal.role == "admin":
+    return _visible_to(principal.role, principal.client_id, principal.reseller_id)
+
+
+def _visible_to(role: str, client_id: Any, reseller_id: Any) -> sa.ColumnElement[bool]:
+    if role == "admin":
         return sa.true()
-    if principal.role == "reseller":
-        owned = sa.select(clients.c.id).where(clients.c.reseller_id == principal.reseller_id)
+    if role == "reseller":
+        owned = sa.select(clients.c.id).where(clients.c.reseller_id == reseller_id)
         return tasks.c.client_id.in_(owned.scalar_subquery())
-    return tasks.c.client_id == principal.client_id
+    return tasks.c.client_id == client_id
 
 
 @dataclasses.dataclass(slots=True)
@@ -54,7 +58,8 @@ class TaskFilters:
 
 
 async def get(conn: Conn, principal: Principal, task_id: str) -> Any:
-    return (await conn.execute(sa.select(tasks).where(tasks.c.id == task_id, visible(principal)))).first()
+    params = {"task_id": task_id, "client_id": principal.client_id, "reseller_id": principal.reseller_id}
+    return (await conn.execute(_BY_ID[principal.role], params)).first()
 
 
 async def list_rows(conn: Conn, principal: Principal, filters: TaskFilters, *, descending: bool, limit: int,
@@ -78,3 +83,9 @@ async def acknowledge(conn: Conn, principal: Principal, *, task_ids: list[str] |
     result = await conn.execute(tasks.update().where(*where)
                                 .values(acknowledged_at=utcnow(), acknowledged_by=principal.user_id))
     return result.rowcount  # type: ignore[no-any-return]
+
+
+# built once per role (see core/sql.py on hot-path statements): every client polls its tasks
+_BY_ID = {role: sa.select(tasks).where(tasks.c.id == sa.bindparam("task_id"),
+                                       _visible_to(role, sa.bindparam("client_id"), sa.bindparam("reseller_id")))
+          for role in ROLES}

@@ -55,8 +55,8 @@ class VolumeFilters:
 
 async def insert(conn: Conn, scope: Scope, **values: Any) -> None:
     now = utcnow()
-    await conn.execute(volumes.insert().values(project_id=scope.project_id, region_id=scope.region_id,
-                                               created_at=now, updated_at=now, **values))
+    await conn.execute(volumes.insert(), dict(project_id=scope.project_id, region_id=scope.region_id,
+                                              created_at=now, updated_at=now, **values))
 
 
 async def get(conn: Conn, scope: Scope, volume_id: str) -> Any:
@@ -89,16 +89,13 @@ async def list_rows(conn: Conn, scope: Scope, filters: VolumeFilters, *, limit: 
 
 
 async def attached_to(conn: Conn, instance_ids: list[str]) -> list[Any]:
-    return list(
-        (await conn.execute(sa.select(volumes).where(volumes.c.instance_id.in_(instance_ids))
-                            .order_by(volumes.c.instance_id, volumes.c.device, volumes.c.id))).all()
-    )
+    return list((await conn.execute(_ATTACHED_TO, {"instance_ids": instance_ids})).all())
 
 
 async def set_status(conn: Conn, volume_ids: list[str], status: str, **values: Any) -> None:
     if volume_ids:
-        await conn.execute(volumes.update().where(volumes.c.id.in_(volume_ids))
-                           .values(status=status, updated_at=utcnow(), **values))
+        await conn.execute(_SET_STATUS, {"b_volume_ids": volume_ids, "status": status, "updated_at": utcnow(),
+                                         **values})
 
 
 async def attach(conn: Conn, volume_id: str, *, instance_id: str, device: str, boot_index: int | None,
@@ -154,3 +151,11 @@ async def finish_task(conn: Conn, volume_id: str, task_id: str, status: str) -> 
 async def delete_locked_by(conn: Conn, volume_id: str, task_id: str) -> None:
     """Delete the volume if ``task_id`` holds its lock (a re-run after the row went is a no-op)."""
     await conn.execute(volumes.delete().where(volumes.c.id == volume_id, volumes.c.task_id == task_id))
+
+
+# --- statements built once (see core/sql.py on hot-path statements) ----------------------------
+
+_ATTACHED_TO = (sa.select(volumes).where(volumes.c.instance_id.in_(sa.bindparam("instance_ids", expanding=True)))
+                .order_by(volumes.c.instance_id, volumes.c.device, volumes.c.id))
+# the SET columns are the parameters' keys; the "b_" name keeps the WHERE's parameter apart from them
+_SET_STATUS = volumes.update().where(volumes.c.id.in_(sa.bindparam("b_volume_ids", expanding=True)))

@@ -1,16 +1,19 @@
-"""project_usage and host_allocations: what quotas and placement count, kept by the database
+"""project_usage, host_allocations, instance_status_counts: what quotas, placement and lists count
 
 Revision ID: 0006
 Revises: 0005
 
-A create checks the client's quotas and a create_vm task places the instance on the least loaded host;
-both used to sum over every instance, volume and external port, so a create cost more the more there
-were. Triggers now keep the sums, in the same transaction as the change, whatever code writes it:
-``project_usage`` per (project, region) and ``host_allocations`` per hypervisor host.
+A create checks the client's quotas, a create_vm task places the instance on the least loaded host, and
+a list answers with the total count of its matches; all three used to count every instance (volume,
+external port), so they cost more the more there were. Triggers now keep the sums, in the same
+transaction as the change, whatever code writes it: ``project_usage`` per (project, region),
+``host_allocations`` per hypervisor host, ``instance_status_counts`` per (project, region, status).
 
-Lock order on PostgreSQL: a transaction's counter rows are the one project_usage row of the project it
-changes (taken after the regional_quotas row that creates lock first), then host_allocations rows;
-triggers fire in name order, so ``..._1_project`` comes before ``..._2_host``.
+Lock order on PostgreSQL, so that counters never deadlock: a transaction's counter rows are the
+project_usage row of the project it changes (taken after the regional_quotas row that creates lock
+first), then host_allocations rows, then instance_status_counts rows (triggers fire in name order:
+``..._1_project``, ``..._2_host``, ``..._3_status``); where one change moves two rows of a counter (a
+status change), the lower key is locked first.
 
 SQLite drops a table's triggers when a batch migration recreates the table: a later migration that
 does so must create them again.
@@ -47,7 +50,10 @@ class _Counter:
         """The source columns whose change moves the counts."""
         sql = " ".join([*self.key.values(), *self.amounts.values(), self.condition])
         return sorted({c for c in ("project_id", "region_id", "flavor_id", "vcpus", "ram", "host", "size",
-                                    "network_id") if "{r}." + c in sql})
+                                    "network_id", "status") if "{r}." + c in sql})
+
+    def key_of(self, row: str) -> str:
+        return "ROW(" + ", ".join(v.format(r=row) for v in self.key.values()) + ")"
 
     def apply(self, row: str, sign: str) -> str:
         """Add (sign ``+``) or take away (``-``) row ``row``'s amounts: an upsert of the target row."""
@@ -66,6 +72,9 @@ _COUNTERS = [
              {"instances": "1", "shared_instances": _SHARED, "vcpus": "{r}.vcpus", "ram": "{r}.ram"}),
     _Counter("instances_usage_2_host", "instances", "host_allocations", {"host": "{r}.host"},
              {"instances": "1", "vcpus": "{r}.vcpus", "ram": "{r}.ram"}, condition="{r}.host IS NOT NULL"),
+    _Counter("instances_usage_3_status", "instances", "instance_status_counts",
+             {"project_id": "{r}.project_id", "region_id": "{r}.region_id", "status": "{r}.status"},
+             {"instances": "1"}),
     _Counter("volumes_usage_1_project", "volumes", "project_usage",
              {"project_id": "{r}.project_id", "region_id": "{r}.region_id"},
              {"volumes": "1", "volume_size": "{r}.size"}),
@@ -90,6 +99,13 @@ def _create_tables() -> None:
         "host_allocations",
         sa.Column("host", sa.String(255), primary_key=True),
         *(amount(n) for n in ("instances", "vcpus", "ram")),
+    )
+    op.create_table(
+        "instance_status_counts",
+        sa.Column("project_id", sa.Integer(), primary_key=True),
+        sa.Column("region_id", sa.Integer(), primary_key=True),
+        sa.Column("status", sa.String(32), primary_key=True),
+        amount("instances"),
     )
 
 
@@ -123,14 +139,18 @@ def _pg_triggers() -> None:
         op.execute(f"""
             CREATE FUNCTION cloudlet_{c.name}() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
-                IF TG_OP = 'UPDATE' AND {unchanged} THEN
-                    RETURN NULL;
-                END IF;
-                IF TG_OP <> 'INSERT' THEN
-                    {c.apply('OLD', '-')};
-                END IF;
-                IF TG_OP <> 'DELETE' THEN
+                IF TG_OP = 'INSERT' THEN
                     {c.apply('NEW', '+')};
+                ELSIF TG_OP = 'DELETE' THEN
+                    {c.apply('OLD', '-')};
+                ELSIF {unchanged} THEN
+                    RETURN NULL;
+                ELSIF {c.key_of('OLD')} < {c.key_of('NEW')} THEN  -- the lower key's row first
+                    {c.apply('OLD', '-')};
+                    {c.apply('NEW', '+')};
+                ELSE
+                    {c.apply('NEW', '+')};
+                    {c.apply('OLD', '-')};
                 END IF;
                 RETURN NULL;
             END $$
@@ -157,5 +177,6 @@ def downgrade() -> None:
         else:
             for event in ("insert", "delete", "update"):
                 op.execute(f"DROP TRIGGER IF EXISTS trg_{c.name}_{event}")
+    op.drop_table("instance_status_counts")
     op.drop_table("host_allocations")
     op.drop_table("project_usage")
