@@ -357,7 +357,8 @@ _BY_ID = sa.select(instances).where(instances.c.id == sa.bindparam("instance_id"
 _SET_STATE = instances.update().where(instances.c.id == sa.bindparam("b_instance_id"))
 _SET_STATE_RELEASING = _SET_STATE.values(
     task_id=sa.case((instances.c.task_id == sa.bindparam("b_release_lock_of"), None), else_=instances.c.task_id))
-_TAGS_OF = (sa.select(instance_tags).where(instance_tags.c.instance_id.in_(sa.bindparam("instance_ids", expanding=True)))
+_TAGS_OF = (sa.select(instance_tags)
+            .where(instance_tags.c.instance_id.in_(sa.bindparam("instance_ids", expanding=True)))
             .order_by(instance_tags.c.instance_id, instance_tags.c.key))
 _HOST_USAGE = sa.select(host_allocations.c.host, host_allocations.c.vcpus, host_allocations.c.ram)
 _COUNT_ALL = sa.select(sa.func.coalesce(sa.func.sum(instance_status_counts.c.instances), 0)).where(

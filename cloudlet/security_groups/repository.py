@@ -23,7 +23,8 @@ async def get_default(conn: Conn, project_id: int, region_id: int) -> Any:
 
 # built once (see core/sql.py on hot-path statements)
 _DEFAULT = sa.select(security_groups).where(
-    security_groups.c.project_id == sa.bindparam("project_id"), security_groups.c.region_id == sa.bindparam("region_id"),
+    security_groups.c.project_id == sa.bindparam("project_id"),
+    security_groups.c.region_id == sa.bindparam("region_id"),
     security_groups.c.is_default.is_(True),
 )
 
