@@ -179,7 +179,9 @@ CREATES = (
     "image volume, name, 2 tags), then `GET /v1/tasks/{id}` until FINISHED. moto: `RunInstances` "
     "(1 instance, Name tag), then `DescribeInstances` by id until `running`. Every repeat runs on a "
     "server of its own that starts with the same seeded instances (creates pile up otherwise, and moto's "
-    "cost per create grows with the instances it holds)."
+    "cost per create grows with the instances it holds), after 20 unrecorded warm-up creates. Each of the 16 "
+    "workers drives one keep-alive connection through benchmarks/http1.py, a minimal HTTP/1.1 client (httpx "
+    "cost ~1 ms of CPU per create on the same two cores, enough to cap the rate measured)."
 )
 PEERS = (
     "moto_server (threaded werkzeug, its default) from benchmarks/.venv-moto, EC2 query API over HTTP POST "

@@ -175,7 +175,7 @@ def _seed_cloudlet(plan: Plan, stack: contextlib.ExitStack, work: Path) -> list[
             label = f"{backend}_{size}" if create_round is None else f"{backend}_{size}_create{create_round + 1}"
             url = stack.enter_context(servers.database(backend, work, label))
             # room on the simulated hosts for the creates (g1-standard-1-2: one vCPU each)
-            extra = 0 if create_round is None else plan.creates
+            extra = 0 if create_round is None else plan.creates + plan.create_warmup
             info = asyncio.run(seed.seed_database(url, size, extra_vcpus=extra))
             _log(f"{backend}: seeded {size:,} instances in {info.seconds:.1f} s"
                  + ("" if create_round is None else f" (for create round {create_round + 1})"))
@@ -329,27 +329,28 @@ def _compare_seeded_with_created(dataset: Dataset) -> str | None:
 def _creates(plan: Plan, datasets: list[Dataset], moto: list[MotoDataset]) -> tuple[list[Case], list[str]]:
     """Count-bounded creates, interleaved like the reads: round r runs every subject on its r-th server."""
     subjects: dict[tuple[str, str], Case] = {}
-    runs: list[list[tuple[Case, Server, Callable[[], Sample]]]] = [[] for _ in range(plan.create_rounds)]
+    runs: list[list[tuple[Case, Server, Callable[..., Sample]]]] = [[] for _ in range(plan.create_rounds)]
     for d in datasets:
         if d.create_round is not None and d.server is not None:
             case = subjects.setdefault(("cloudlet", d.backend), Case(
                 "create", "cloudlet", d.backend, d.instances, plan.create_workers, loader="python"))
             runs[d.create_round].append((case, d.server, functools.partial(
-                load.cloudlet_creates, d.server.url, count=plan.creates, workers=plan.create_workers,
-                label="bench-create")))
+                load.cloudlet_creates, d.server.url, workers=plan.create_workers, label="bench-create")))
     for m in moto:
         if m.create_round is not None:
             case = subjects.setdefault(("moto", ""), Case(
                 "create", "moto", "", m.instances, plan.create_workers, loader="python"))
             runs[m.create_round].append((case, m.server, functools.partial(
-                load.moto_creates, m.server.url, image_id=m.image_id, count=plan.creates,
-                workers=plan.create_workers, label="bench-create")))
+                load.moto_creates, m.server.url, image_id=m.image_id, workers=plan.create_workers,
+                label="bench-create")))
     for r, round_runs in enumerate(runs):
         _log(f"creates, round {r + 1}/{plan.create_rounds}")
         for case, server, run in round_runs:
             server.check_alive()
+            if plan.create_warmup:
+                run(count=plan.create_warmup, label="bench-warmup")
             cpu = servers.tree_cpu_seconds(server.process.pid)
-            sample = run()
+            sample = run(count=plan.creates)
             sample.server_cpu_s = servers.tree_cpu_seconds(server.process.pid) - cpu
             case.samples.append(sample)
             _log(f"  {case.label}: {sample.rate:,.0f} ACTIVE/s p50 {sample.p50_ms:.1f} ms, "

@@ -177,6 +177,7 @@ class TaskEngine:
         self._loop_task: asyncio.Task[None] | None = None
         self._listener: Any = None
         self._stopping = False
+        self._maybe_more = False  # the last claim filled every free slot: NEW tasks may be left over
         self._claim_new = self._claim_statement(tasks.c.state == TaskState.NEW)
         self._claim_lapsed = self._claim_statement(
             sa.and_(tasks.c.state == TaskState.RUNNING, tasks.c.lease_expires_at < sa.bindparam("now")))
@@ -282,8 +283,12 @@ class TaskEngine:
                     next_maintenance = loop.time() + max(1.0, self.lease.total_seconds() / 3)
                 free = self.concurrency - len(self._running)
                 if free > 0:
-                    for row in await self._claim(free):
+                    claimed = await self._claim(free)
+                    for row in claimed:
                         self._spawn(row)
+                    self._maybe_more = len(claimed) == free
+                else:
+                    self._maybe_more = True
             except Exception:
                 log.exception("task.engine.loop_error")
                 await asyncio.sleep(self.poll_seconds)
@@ -400,7 +405,8 @@ class TaskEngine:
             for fut in self._waiters.pop(row.id, []):
                 if not fut.done():
                     fut.set_result(None)
-            self._wake.set()
+            if self._maybe_more:  # tasks may wait for the slot this one frees (new ones wake the loop themselves)
+                self._wake.set()
 
     async def _fail(self, ctx: TaskContext, handler: TaskHandler | None, message: str) -> None:
         try:
