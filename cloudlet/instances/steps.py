@@ -6,6 +6,7 @@ the driver's create/delete are idempotent, and the final transaction checks the 
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from cloudlet.compute.base import DiskSpec, DriverError, InstanceSpec, NicSpec, StepContext
@@ -110,8 +111,9 @@ async def create_vm(ctx: TaskContext) -> None:
             host = choose_host(ctx.driver.hosts(), await repository.host_usage(conn), vcpus=row.vcpus,
                                ram=row.ram, policy=policy, group_hosts=group_hosts)
             await repository.set_state(conn, row.id, vm_state=VmState.BUILDING, task_state="networking", host=host)
-            row = await _load(conn, ctx)
-        spec = await instance_spec(conn, row)
+            spec = dataclasses.replace(await instance_spec(conn, row), host=host)
+        else:
+            spec = await instance_spec(conn, row)
     await ctx.driver.create(spec, progress_reporter(ctx, row.id))
     async with ctx.db.transaction() as conn:
         attached = await volume_repository.attached_to(conn, [row.id])
