@@ -160,6 +160,9 @@ def _pg_triggers() -> None:
 
 
 def upgrade() -> None:
+    # not a counter, but the same cost that grows with the rows: the engine's retention purge, every few
+    # seconds on the event loop, read every finished task to find the old ones (a 20 ms stall at 100,000)
+    op.create_index("ix_tasks_state_finished", "tasks", ["state", "finished_on"])
     _create_tables()
     _backfill()
     if op.get_bind().dialect.name == "postgresql":
@@ -177,6 +180,7 @@ def downgrade() -> None:
         else:
             for event in ("insert", "delete", "update"):
                 op.execute(f"DROP TRIGGER IF EXISTS trg_{c.name}_{event}")
+    op.drop_index("ix_tasks_state_finished", "tasks")
     op.drop_table("instance_status_counts")
     op.drop_table("host_allocations")
     op.drop_table("project_usage")
