@@ -277,8 +277,9 @@ class Database:
         async with self._value_pool_lock:
             if self._value_pool is None:
                 url = "postgresql://" + self.url.split("://", 1)[1]
+                # no idle-connection timer either: asyncpg would arm and cancel one per query
                 self._value_pool = await asyncpg.create_pool(url, min_size=1, max_size=self._pool_size,
-                                                             reset=_no_reset)
+                                                             reset=_no_reset, max_inactive_connection_lifetime=0)
         return self._value_pool
 
     async def dispose(self) -> None:
