@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.expression import UnaryExpression
 
 from cloudlet.core.clock import utcnow
 from cloudlet.core.db import Conn, Database
@@ -49,21 +51,84 @@ _ROW = sa.select(
 )
 
 
-def _in_scope(scope: Scope) -> sa.ColumnElement[bool]:
-    return sa.and_(instances.c.project_id == scope.project_id, instances.c.region_id == scope.region_id)
+def _in_scope(scope: Scope, *, indexed: bool = True) -> sa.ColumnElement[bool]:
+    """With ``indexed=False`` the terms read ``+column``, for which SQLite uses no index: so that another
+    condition (the name's trigram index) drives the query."""
+    project_id, region_id = instances.c.project_id, instances.c.region_id
+    if not indexed:
+        project_id, region_id = _unindexed(project_id), _unindexed(region_id)
+    return sa.and_(project_id == scope.project_id, region_id == scope.region_id)
+
+
+def _unindexed(column: sa.Column[Any]) -> sa.ColumnElement[Any]:
+    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+
+
+def _is_regex(pattern: str) -> bool:
+    if not _REGEX_CHARS.search(pattern):
+        return False
+    try:
+        re.compile(pattern)
+    except re.error:
+        return False
+    return True
 
 
 def text_match(column: Any, pattern: str) -> sa.ColumnElement[bool]:
     """A pattern with regex characters is matched as a regex (Gcore: "MySQL regex"), anything else
     as a case-insensitive substring."""
-    if _REGEX_CHARS.search(pattern):
-        try:
-            re.compile(pattern)
-        except re.error:
-            pass
-        else:
-            return column.regexp_match(pattern)
+    if _is_regex(pattern):
+        return column.regexp_match(pattern)
     return column.ilike(f"%{like_escape(pattern)}%", escape="\\")
+
+
+def name_match(dialect: str, pattern: str) -> sa.ColumnElement[bool]:
+    """``text_match`` of the instance name."""
+    if _is_regex(pattern):
+        return instances.c.name.regexp_match(pattern)
+    return name_contains(dialect, pattern)
+
+
+# A needle without 3 letters or digits in a row may give pg_trgm no trigram to look up its index by
+_PG_TRIGRAM = re.compile(r"[^\W_]{3}")
+
+
+def name_contains(dialect: str, needle: str) -> sa.ColumnElement[bool]:
+    """The name holds ``needle`` case-insensitively, as the backend's ILIKE decides: on PostgreSQL with
+    any letters, on SQLite with ASCII letters only."""
+    pattern = f"%{like_escape(needle)}%"
+    if dialect == "sqlite":
+        # what ilike() renders there, lower(name) LIKE lower(pattern), without two lower() calls a row:
+        # SQLite's LIKE ignores the case of ASCII letters, the only ones its lower() changes
+        return instances.c.name.like(pattern, escape="\\")
+    if _PG_TRIGRAM.search(needle):
+        return instances.c.name.ilike(pattern, escape="\\")  # PostgreSQL uses the trigram index (0007)
+    # Without a trigram the index would return every row to check, slower than a scan; a plan cached for
+    # other needles could still choose it, so the column is wrapped, which the index does not match.
+    return (instances.c.name + "").ilike(pattern, escape="\\")
+
+
+# SQLite's trigram index of instances.name (migration 0007)
+_name_trgm = sa.table("instances_name_trgm", sa.column("rowid"), sa.column("name"))
+
+# Reading a match through the index costs a lookup of its row (and, for a page, a sort): ~2 us on SQLite.
+# A needle in more names than this (of every project) is common enough to scan the scope for instead.
+_FEW_NAMES = 1_000
+
+
+async def name_index(conn: Conn, needle: str) -> sa.ColumnElement[bool] | None:
+    """On SQLite, for a needle in few names: the instances whose name the trigram index finds it in, a
+    condition to let the index drive the query. They include all that ``name_contains`` accepts, and may
+    include more (FTS5 also folds the case of non-ASCII letters: 'É' finds 'é'), so a query needs both.
+
+    None for a common needle, or one the index cannot look up: shorter than a trigram, or with a NUL
+    (an FTS5 query cannot hold one); and on PostgreSQL, whose ILIKE uses its index by itself."""
+    if conn.dialect_name != "sqlite" or len(needle) < 3 or "\0" in needle:
+        return None
+    phrase = '"' + needle.replace('"', '""') + '"'  # one FTS5 string: every character in it is literal
+    found = sa.select(_name_trgm.c.rowid).where(_name_trgm.c.name.op("MATCH")(phrase))
+    count = await conn.scalar(sa.select(sa.func.count()).select_from(found.limit(_FEW_NAMES + 1).subquery()))
+    return sa.literal_column("instances.rowid").in_(found) if count <= _FEW_NAMES else None
 
 
 @dataclasses.dataclass(slots=True)
@@ -85,13 +150,13 @@ class InstanceFilters:
     only_with_fixed_external_ip: bool = False
     no_match: bool = False  # a filter that no instance can satisfy (e.g. DDoS filters without profiles)
 
-    def conditions(self) -> list[sa.ColumnElement[bool]]:
+    def conditions(self, dialect: str) -> list[sa.ColumnElement[bool]]:
         c = instances.c
         out: list[sa.ColumnElement[bool]] = []
         if self.no_match:
             out.append(sa.false())
         if self.name:
-            out.append(text_match(c.name, self.name))
+            out.append(name_match(dialect, self.name))
         if self.status:
             out.append(c.status == self.status)
         if self.flavor_id:
@@ -143,16 +208,24 @@ class InstanceFilters:
                                          networks.c.external.is_(True)))
         return out
 
+    def name_substring(self) -> str | None:
+        """The name filter, when it is a substring rather than a regex."""
+        return self.name if self.name and not _is_regex(self.name) else None
+
 
 async def list_rows(conn: Conn, scope: Scope, filters: InstanceFilters, *, order_by: str, limit: int,
                     offset: int) -> tuple[list[Any], int]:
-    where = [_in_scope(scope), *filters.conditions()]
+    where = [_in_scope(scope), *filters.conditions(conn.dialect_name)]
     if dataclasses.replace(filters, status=None) == InstanceFilters():
         # no filter but the status: the count the database keeps (migration 0006), whatever the number of rows
         total = await conn.scalar(_COUNT_BY_STATUS if filters.status else _COUNT_ALL,
                                   {"project_id": scope.project_id, "region_id": scope.region_id,
                                    "status": filters.status})
     else:
+        needle = filters.name_substring()
+        by_name = await name_index(conn, needle) if needle else None
+        if by_name is not None:  # the trigram index drives, not the scope's indexes
+            where = [_in_scope(scope, indexed=False), by_name, *where[1:]]
         total = await conn.scalar(sa.select(sa.func.count()).select_from(instances).where(*where))
     if limit == 0 or not total or offset >= total:
         return [], int(total or 0)
@@ -286,13 +359,13 @@ class SearchFilters:
     name: str | None = None
     instance_ip: str | None = None
 
-    def conditions(self) -> list[sa.ColumnElement[bool]]:
+    def conditions(self, dialect: str) -> list[sa.ColumnElement[bool]]:
         c = instances.c
         out: list[sa.ColumnElement[bool]] = []
         if self.id:
             out.append(c.id.ilike(f"%{like_escape(self.id)}%", escape="\\"))
         if self.name:
-            out.append(c.name.ilike(f"%{like_escape(self.name)}%", escape="\\"))
+            out.append(name_contains(dialect, self.name))
         if self.instance_ip:
             out.append(sa.exists().where(
                 ports.c.instance_id == c.id, ip_allocations.c.port_id == ports.c.id,
@@ -309,7 +382,10 @@ async def search_rows(conn: Conn, principal: Any, filters: SearchFilters, *, lim
     from cloudlet.core.scope import visible_projects
     from cloudlet.models import projects, regions
 
-    where = [visible_projects(principal), *filters.conditions()]
+    where = [visible_projects(principal), *filters.conditions(conn.dialect_name)]
+    by_name = await name_index(conn, filters.name) if filters.name else None
+    if by_name is not None:
+        where.append(by_name)
     joined = instances.join(projects, projects.c.id == instances.c.project_id).join(
         regions, regions.c.id == instances.c.region_id)
     total = int(await conn.scalar(sa.select(sa.func.count()).select_from(joined).where(*where)) or 0)

@@ -80,6 +80,17 @@ class TestSearch:
         assert (await search(client, one.headers, name="%"))["count"] == 0
         assert (await search(client, one.headers, name="_"))["count"] == 0
 
+    async def test_name_is_a_literal_substring_found_after_a_rename(self, client, two_resellers):
+        tag, one, _, tenants, made = two_resellers
+        r = await client.patch(f"/v1/instances/{tenants[1].project_id}/{REGION}/{made[1]}",
+                               json={"name": f"{tag}-moved"}, headers=tenants[1].headers)
+        assert r.status_code == 200, r.text
+        found = await search(client, one.headers, name=f"{tag.upper()}-MOVED")
+        assert [i["id"] for i in found["results"]] == [made[1]]
+        assert (await search(client, one.headers, name=f"{tag}-vm-1"))["count"] == 0
+        for needle in (f'"{tag}', f"{tag} NEAR vm", f"{tag}*", f"{tag}%", f"{tag} OR x"):  # FTS5 syntax is literal
+            assert (await search(client, one.headers, name=needle))["count"] == 0
+
     async def test_by_partial_fixed_ip_not_floating(self, client, two_resellers, cleanup):
         tag, one, _, tenants, made = two_resellers
 
