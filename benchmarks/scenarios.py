@@ -330,6 +330,7 @@ def _creates(plan: Plan, datasets: list[Dataset], moto: list[MotoDataset]) -> tu
     """Count-bounded creates, interleaved like the reads: round r runs every subject on its r-th server."""
     subjects: dict[tuple[str, str], Case] = {}
     runs: list[list[tuple[Case, Server, Callable[..., Sample]]]] = [[] for _ in range(plan.create_rounds)]
+    notes: list[str] = []
     for d in datasets:
         if d.create_round is not None and d.server is not None:
             case = subjects.setdefault(("cloudlet", d.backend), Case(
@@ -356,7 +357,10 @@ def _creates(plan: Plan, datasets: list[Dataset], moto: list[MotoDataset]) -> tu
             _log(f"  {case.label}: {sample.rate:,.0f} ACTIVE/s p50 {sample.p50_ms:.1f} ms, "
                  f"server CPU {sample.server_cpu_s / max(1, sample.requests) * 1e6:,.0f} µs/create"
                  + (f" ERRORS {sample.errors}" if sample.errors else ""))
-    notes = [n for d in datasets if d.create_round == 0 for n in [_compare_seeded_with_created(d)] if n]
+        if r == 0:
+            notes = [n for d in datasets if d.create_round == 0 for n in [_compare_seeded_with_created(d)] if n]
+        for _, server, _ in round_runs:  # done with: free its database connections for the next round
+            server.stop()
     return list(subjects.values()), notes
 
 
@@ -401,6 +405,10 @@ def run_plan(plan: Plan, *, keep_work: bool = False) -> RunResult:
                 for m in measured if r % 2 == 0 else reversed(measured):
                     _measure(plan, m, work)
             cases = [m.case for m in measured]
+            # PostgreSQL admits 100 connections: the read servers' pools must not hold theirs through the creates
+            for d in reads:
+                if d.server is not None:
+                    d.server.stop()
             if "create" in plan.scenarios:
                 create_cases, create_notes = _creates(plan, datasets, moto)
                 cases += create_cases

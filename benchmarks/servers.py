@@ -42,6 +42,16 @@ class Server:
         self.process = process
         self.log = log
 
+    def stop(self) -> None:
+        """End the server before its context does (its database connections with it)."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
     def check_alive(self) -> None:
         """Raise a BenchmarkError that says how the server ended, if it has."""
         if self.process.poll() is not None:
@@ -101,13 +111,7 @@ def _process(name: str, argv: list[str], *, env: dict[str, str], log: Path, url:
             time.sleep(0.2)
         yield server
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        server.stop()
 
 
 def _tail(log: Path, lines: int = 30) -> str:
