@@ -229,8 +229,16 @@ async def list_rows(conn: Conn, scope: Scope, filters: InstanceFilters, *, order
         total = await conn.scalar(sa.select(sa.func.count()).select_from(instances).where(*where))
     if limit == 0 or not total or offset >= total:
         return [], int(total or 0)
-    rows = (await conn.execute(_ROW.where(*where).order_by(*ORDERINGS[order_by]).limit(limit).offset(offset))).all()
+    # the page as (id, revision): most of its renderings are cached (instances/views.py), and the full rows
+    # (thirty columns, JSON and dates to parse) are read only for those that are not, with rows_by_id
+    page = sa.select(instances.c.id, instances.c.revision).where(*where)
+    rows = (await conn.execute(page.order_by(*ORDERINGS[order_by]).limit(limit).offset(offset))).all()
     return list(rows), int(total)
+
+
+async def rows_by_id(conn: Conn, scope: Scope, instance_ids: list[str]) -> list[Any]:
+    """Full rows (as ``get_row``) of the given instances of the scope, in no particular order."""
+    return list((await conn.execute(_ROW.where(instances.c.id.in_(instance_ids), _in_scope(scope)))).all())
 
 
 async def get_row(conn: Conn, scope: Scope, instance_id: str) -> Any:

@@ -143,21 +143,24 @@ async def instance_json(conn: Conn, scope: Scope, instance_id: str) -> bytes | N
     return data
 
 
-async def list_json(conn: Conn, scope: Scope, rows: list[Any], total: int, *, with_interfaces_name: bool) -> bytes:
-    """A list page as JSON bytes, rendering only the rows whose cached rendering is out of date."""
+async def list_json(conn: Conn, scope: Scope, page: list[Any], total: int, *, with_interfaces_name: bool) -> bytes:
+    """A list page, given as (id, revision) rows, as JSON bytes: cached renderings where they are current,
+    the others rendered from their full rows."""
     form = "list+names" if with_interfaces_name else "list"
     parts: dict[str, bytes] = {}
     stale = []
-    for row in rows:
-        data = cached_rendering(conn.database, form, row.id, row.revision)
+    for item in page:
+        data = cached_rendering(conn.database, form, item.id, item.revision)
         if data is None:
-            stale.append(row)
+            stale.append(item.id)
         else:
-            parts[row.id] = data
+            parts[item.id] = data
     if stale:
-        for row, rendered in zip(stale, await render(conn, scope, stale, detailed=False,
-                                                      with_interfaces_name=with_interfaces_name), strict=True):
+        rows = await repository.rows_by_id(conn, scope, stale)
+        for row, rendered in zip(rows, await render(conn, scope, rows, detailed=False,
+                                                     with_interfaces_name=with_interfaces_name), strict=True):
             data = _encoder.encode(rendered)
             _remember(conn, form, row.id, row.revision, data)
             parts[row.id] = data
-    return b'{"count":%d,"results":[%s]}' % (total, b",".join(parts[row.id] for row in rows))
+    # an instance deleted between the page's query and its rows' is left out (as a later page read would)
+    return b'{"count":%d,"results":[%s]}' % (total, b",".join(parts[i.id] for i in page if i.id in parts))

@@ -82,10 +82,11 @@ def row(name: str) -> dict[str, Any]:
 
 async def names_holding(db: Database, needle: str) -> list[str]:
     async with db.read() as conn:
-        rows, total = await repository.list_rows(conn, SCOPE, repository.InstanceFilters(name=needle),
+        page, total = await repository.list_rows(conn, SCOPE, repository.InstanceFilters(name=needle),
                                                  order_by="name.asc", limit=100, offset=0)
-    assert total == len(rows)
-    return [r.name for r in rows]
+        names = {r.id: r.name for r in await repository.rows_by_id(conn, SCOPE, [r.id for r in page])}
+    assert total == len(page)
+    return [names[r.id] for r in page]
 
 
 async def index_objects(db: Database) -> set[str]:
