@@ -27,8 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     size.add_argument("--quick", action="store_true", help=f"{QUICK.seconds:.0f} s x {QUICK.repeats} repeats, "
                                                             f"{QUICK.creates} creates (about 8 minutes)")
     size.add_argument("--full", action="store_true", help=f"{FULL.seconds:.0f} s x {FULL.repeats} repeats, "
-                                                           f"{FULL.creates:,} creates (about 20 minutes while "
-                                                           "cloudlet creates 50/s; --seconds 7 saves 4)")
+                                                           f"{FULL.creates:,} creates (about 20 minutes; "
+                                                           "--seconds 7 saves 4)")
     run.add_argument("--only", type=_names, help=f"comma-separated scenarios: {','.join(SCENARIOS)}")
     run.add_argument("--backends", type=_names, help=f"comma-separated: {','.join(BACKENDS)}")
     run.add_argument("--seconds", type=float, help="override the duration of one repeat")
