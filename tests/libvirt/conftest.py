@@ -77,7 +77,8 @@ class PrivateLibvirtd:
         (self.root / "sock").mkdir(parents=True)
         conf = self.root / "libvirtd.conf"
         conf.write_text(f'unix_sock_dir = "{self.socket.parent}"\n')
-        binds = " ".join(f"mkdir -p {self.root}/state{d} && mount --bind {self.root}/state{d} {d} &&"
+        # the mount points too: a fresh install of the packages (no libvirt-daemon-system) lacks some of them
+        binds = " ".join(f"mkdir -p {self.root}/state{d} {d} && mount --bind {self.root}/state{d} {d} &&"
                          for d in PRIVATE_DIRS)
         subprocess.run(["ip", "netns", "add", self.netns], check=True)
         subprocess.run(["ip", "-n", self.netns, "link", "set", "lo", "up"], check=True)
