@@ -42,7 +42,10 @@ class CachedInstanceGet:
         project_id, region_id, instance_id = int(matched[1]), int(matched[2]), matched[3]
         if cached_scope(self.db, principal, project_id, region_id) is None:
             return None
-        revision = await repository.current_revision(self.db, project_id, region_id, instance_id)
+        try:
+            revision = await repository.current_revision(self.db, project_id, region_id, instance_id)
+        except Exception:  # e.g. the database is unreachable: the endpoint answers, in the Gcore error shape
+            return None
         if revision is None:
             return None
         return cached_rendering(self.db, "detail", instance_id, revision)

@@ -110,6 +110,21 @@ class TestCachedGetLane:
         assert await lane(scope) is None
         assert (await client.get(path)).status_code == 200
 
+    async def test_a_failing_lookup_leaves_the_answer_to_the_endpoint(self, app, client, project_id, monkeypatch):
+        task = await create(client, project_id)
+        instance_id = task["created_resources"]["instances"][0]
+        path = f"/v1/instances/{project_id}/1/{instance_id}"
+        body = (await client.get(path)).content
+
+        async def unreachable(*_args):
+            raise OSError("connection refused")
+
+        monkeypatch.setattr(app.app.state.runtime.db, "read_value", unreachable)
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
+                 "headers": [(b"authorization", client.headers["authorization"].encode())]}
+        assert await app.cached_get(scope) is None
+        assert (await client.get(path)).content == body
+
     async def test_other_tenants_get_404_not_the_cached_instance(self, client, project_id):
         task = await create(client, project_id)
         instance_id = task["created_resources"]["instances"][0]
