@@ -48,13 +48,17 @@ def new_token() -> str:
     return "cl_" + secrets.token_urlsafe(32)
 
 
+def api_key_token(header: str | None) -> str | None:
+    """The token of an ``APIKey <token>`` header (scheme case-insensitive), or None."""
+    scheme, _, token = (header or "").strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "apikey" and token else None
+
+
 def parse_authorization(header: str | None) -> str:
     """Return the token of an ``APIKey <token>`` header, or raise 401."""
-    if not header:
-        raise AuthenticationError("Authentication credentials were not provided.")
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "apikey" or not token:
+    token = api_key_token(header)
+    if token is None:
         raise AuthenticationError("Authentication credentials were not provided.")
     return token
 

@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -30,6 +31,8 @@ from sqlalchemy.pool import NullPool
 from cloudlet.core.cache import TtlCache
 
 __all__ = ["Conn", "Database"]
+
+log = structlog.get_logger()
 
 
 class Conn(Protocol):
@@ -151,8 +154,10 @@ class WalCheckpointer:
         try:
             while True:
                 stopping = self._stop.wait(self.interval)
-                with contextlib.suppress(sqlite3.Error):  # busy or locked: the next round catches up
+                try:  # PASSIVE never waits: pages a reader still needs are left for the next round
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:  # not expected (disk full, I/O error): say so, and keep trying
+                    log.warning("sqlite.wal_checkpoint_failed", path=self.path, error=str(exc))
                 if stopping:
                     return
         finally:

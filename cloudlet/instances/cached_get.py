@@ -15,7 +15,7 @@ import re
 
 from litestar.types import HTTPScope
 
-from cloudlet.core.auth import cached_principal
+from cloudlet.core.auth import api_key_token, cached_principal
 from cloudlet.core.db import Database
 from cloudlet.core.scope import cached_scope
 from cloudlet.instances import repository
@@ -52,10 +52,5 @@ class CachedInstanceGet:
 
 
 def _api_key(scope: HTTPScope) -> str | None:
-    """The token of an ``Authorization: APIKey <token>`` header (core/auth.parse_authorization's rule)."""
-    for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").strip().partition(" ")
-            token = token.strip()
-            return token if scheme.lower() == "apikey" and token else None
-    return None
+    header = next((value for name, value in scope["headers"] if name == b"authorization"), None)
+    return api_key_token(header.decode("latin-1")) if header is not None else None
