@@ -15,10 +15,12 @@ from cloudlet.core.clock import utcnow
 from cloudlet.core.db import Conn, Database
 from cloudlet.core.scope import Scope
 from cloudlet.core.sql import like_escape
+from cloudlet.instances import name_counts
 from cloudlet.instances.states import status_for
 from cloudlet.models import (
     flavors,
     host_allocations,
+    instance_name_versions,
     instance_status_counts,
     instance_tags,
     instances,
@@ -125,10 +127,18 @@ async def name_index(conn: Conn, needle: str) -> sa.ColumnElement[bool] | None:
     (an FTS5 query cannot hold one); and on PostgreSQL, whose ILIKE uses its index by itself."""
     if conn.dialect_name != "sqlite" or len(needle) < 3 or "\0" in needle:
         return None
-    phrase = '"' + needle.replace('"', '""') + '"'  # one FTS5 string: every character in it is literal
-    found = sa.select(_name_trgm.c.rowid).where(_name_trgm.c.name.op("MATCH")(phrase))
+    found = _trigram_matches(needle)
     count = await conn.scalar(sa.select(sa.func.count()).select_from(found.limit(_FEW_NAMES + 1).subquery()))
-    return sa.literal_column("instances.rowid").in_(found) if count <= _FEW_NAMES else None
+    return _rowid_in(found) if count <= _FEW_NAMES else None
+
+
+def _trigram_matches(needle: str) -> sa.Select[Any]:
+    phrase = '"' + needle.replace('"', '""') + '"'  # one FTS5 string: every character in it is literal
+    return sa.select(_name_trgm.c.rowid).where(_name_trgm.c.name.op("MATCH")(phrase))
+
+
+def _rowid_in(found: sa.Select[Any]) -> sa.ColumnElement[bool]:
+    return sa.literal_column("instances.rowid").in_(found)
 
 
 @dataclasses.dataclass(slots=True)
@@ -222,11 +232,7 @@ async def list_rows(conn: Conn, scope: Scope, filters: InstanceFilters, *, order
                                   {"project_id": scope.project_id, "region_id": scope.region_id,
                                    "status": filters.status})
     else:
-        needle = filters.name_substring()
-        by_name = await name_index(conn, needle) if needle else None
-        if by_name is not None:  # the trigram index drives, not the scope's indexes
-            where = [_in_scope(scope, indexed=False), by_name, *where[1:]]
-        total = await conn.scalar(sa.select(sa.func.count()).select_from(instances).where(*where))
+        total, where = await _count_filtered(conn, scope, filters, where)
     if limit == 0 or not total or offset >= total:
         return [], int(total or 0)
     # the page as (id, revision): most of its renderings are cached (instances/views.py), and the full rows
@@ -234,6 +240,33 @@ async def list_rows(conn: Conn, scope: Scope, filters: InstanceFilters, *, order
     page = sa.select(instances.c.id, instances.c.revision).where(*where)
     rows = (await conn.execute(page.order_by(*ORDERINGS[order_by]).limit(limit).offset(offset))).all()
     return list(rows), int(total)
+
+
+async def _count_filtered(conn: Conn, scope: Scope, filters: InstanceFilters,
+                          where: list[sa.ColumnElement[bool]]) -> tuple[int, list[sa.ColumnElement[bool]]]:
+    """The count of the matches, and the conditions to read a page by (the trigram index may drive them).
+
+    Filtered by name alone, a count made while the scope had the same names is reused
+    (instances/name_counts.py); the version is read before counting, so a count is never older than it."""
+    name_alone = filters.name if dataclasses.replace(filters, name=None) == InstanceFilters() else None
+    version = known = None
+    if name_alone:
+        version = int(await conn.scalar(_NAME_VERSION, {"project_id": scope.project_id,
+                                                        "region_id": scope.region_id}) or 0)
+        known = name_counts.known(conn.database, scope, name_alone, version)
+    needle = filters.name_substring()
+    if known is not None:
+        by_name = _rowid_in(_trigram_matches(needle)) if known.indexed and needle else None
+    else:
+        by_name = await name_index(conn, needle) if needle else None
+    if by_name is not None:  # the trigram index drives, not the scope's indexes
+        where = [_in_scope(scope, indexed=False), by_name, *where[1:]]
+    if known is not None:
+        return known.total, where
+    total = int(await conn.scalar(sa.select(sa.func.count()).select_from(instances).where(*where)) or 0)
+    if name_alone and version is not None:
+        name_counts.remember(conn.database, scope, name_alone, name_counts.NameCount(version, total, by_name is not None))
+    return total, where
 
 
 async def rows_by_id(conn: Conn, scope: Scope, instance_ids: list[str]) -> list[Any]:
@@ -449,3 +482,6 @@ _COUNT_ALL = sa.select(sa.func.coalesce(sa.func.sum(instance_status_counts.c.ins
     instance_status_counts.c.project_id == sa.bindparam("project_id"),
     instance_status_counts.c.region_id == sa.bindparam("region_id"))
 _COUNT_BY_STATUS = _COUNT_ALL.where(instance_status_counts.c.status == sa.bindparam("status"))
+_NAME_VERSION = sa.select(instance_name_versions.c.version).where(
+    instance_name_versions.c.project_id == sa.bindparam("project_id"),
+    instance_name_versions.c.region_id == sa.bindparam("region_id"))

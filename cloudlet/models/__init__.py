@@ -17,11 +17,11 @@ from cloudlet.models.network import (
 )
 from cloudlet.models.task import faults, tasks
 from cloudlet.models.tenancy import api_keys, clients, projects, regional_quotas, regions, resellers
-from cloudlet.models.usage import host_allocations, instance_status_counts, project_usage
+from cloudlet.models.usage import host_allocations, instance_name_versions, instance_status_counts, project_usage
 
 __all__ = [
     "api_keys", "clients", "console_tokens", "faults", "flavors", "floating_ips", "host_allocations", "images",
-    "instance_status_counts", "instance_tags", "instances", "ip_allocations", "metadata", "networks",
+    "instance_name_versions", "instance_status_counts", "instance_tags", "instances", "ip_allocations", "metadata", "networks",
     "port_security_groups", "ports", "project_usage", "projects", "regional_quotas", "regions",
     "reseller_name_templates", "resellers", "security_group_rules", "security_groups", "servergroups", "ssh_keys",
     "subnets", "tasks", "volumes",

@@ -36,3 +36,12 @@ instance_status_counts = sa.Table(
     sa.Column("status", sa.String(32), primary_key=True),
     _amount("instances"),
 )
+
+# per (project, region): moves on every insert, delete or rename of an instance there (migration 0008),
+# so that a count of a name filter's matches made at one version is exact while it stays
+instance_name_versions = sa.Table(
+    "instance_name_versions", metadata,
+    sa.Column("project_id", sa.Integer, primary_key=True),
+    sa.Column("region_id", sa.Integer, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+)

@@ -113,7 +113,7 @@ async def test_up_and_down(backend: str, fresh_url: str) -> None:
     try:
         async with db.transaction() as conn:
             await conn.execute(instances.insert(), [row("web-before"), row("db-before")])
-        await migrate(url, "upgrade", "0007")
+        await migrate(url, "upgrade", "head")  # 0007, and the later ones the list needs
         expected = ({"instances_name_trgm", "trg_instances_name_trgm_insert", "trg_instances_name_trgm_delete",
                      "trg_instances_name_trgm_update"} if backend == "sqlite" else {"ix_instances_name_trgm"})
         assert expected <= await index_objects(db)
