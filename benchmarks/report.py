@@ -195,8 +195,9 @@ def _method(s: dict[str, Any]) -> str:
     return (
         "Method: every server runs on loopback and the whole run is measured side by side: all servers are up "
         f"at once, and the repeats ({s['repeats']}) are interleaved: round 1 measures every case, then round 2 ... "
-        f"Reads are driven by wrk (`-t1`, {s['seconds']:.0f} s a repeat, after a {s['warmup_seconds']:.0f} s "
-        f"warm-up) from its own process; get at {s['get_concurrency']} connections, lists at "
+        f"Reads are driven by wrk (`-t1`, {s['seconds']:.0f} s a repeat, after an unrecorded warm-up of at least "
+        f"{s['warmup_seconds']:.0f} s that sends every prepared request at least once) from its own process; "
+        f"get at {s['get_concurrency']} connections, lists at "
         f"{s['list_concurrency']} (a list's target is a latency; with many connections p50 would mostly be "
         "queueing). Each table shows the median of the repeats; *spread* is (max − min) / median of the "
         "repeats' rates. Every case's answers are checked before it is measured (status, ids, counts), and "

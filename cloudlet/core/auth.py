@@ -63,22 +63,20 @@ def parse_authorization(header: str | None) -> str:
     return token
 
 
-def cached_principal(db: Database, token: str) -> Principal | None:
-    """The principal of ``token`` if this process looked it up less than the cache's ttl ago."""
-    return db.tenancy_cache.get(("key", hash_token(token)))  # type: ignore[no-any-return]
-
-
 async def authenticate(db: Database, header: str | None) -> Principal:
     """The principal of an ``Authorization`` header (401 if none); cached briefly, see core/cache.py."""
-    token = parse_authorization(header)
-    cached = cached_principal(db, token)
-    if cached is not None:
-        return cached
+    return await principal_of(db, parse_authorization(header))
+
+
+async def principal_of(db: Database, token: str) -> Principal:
+    """The principal of an API key's token (401 if unknown); cached briefly, see core/cache.py."""
     token_hash = hash_token(token)
-    async with db.read() as conn:
-        principal = await _load_principal(conn, token, token_hash)
-    db.tenancy_cache.put(("key", token_hash), principal)
-    return principal
+
+    async def load() -> Principal:
+        async with db.read() as conn:
+            return await _load_principal(conn, token, token_hash)
+
+    return await db.tenancy_cache.get_or_load(("key", token_hash), load)  # type: ignore[no-any-return]
 
 
 async def _load_principal(conn: Conn, token: str, token_hash: str) -> Principal:

@@ -54,6 +54,10 @@ class Conn(Protocol):
         For the hottest single-value lookups only: it skips SQLAlchemy's statement machinery."""
         ...
 
+    async def raw_rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        """All rows of a raw SQL statement (``?`` placeholders), as ``first_value`` runs it."""
+        ...
+
 
 class _SyncConn:
     """A synchronous SQLAlchemy connection presented with the async ``Conn`` interface."""
@@ -74,6 +78,9 @@ class _SyncConn:
     async def first_value(self, sql: str, params: tuple[Any, ...]) -> Any:
         row = self._conn.connection.driver_connection.execute(sql, params).fetchone()
         return None if row is None else row[0]
+
+    async def raw_rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        return self._conn.connection.driver_connection.execute(sql, params).fetchall()  # type: ignore[no-any-return]
 
 
 class _AsyncConn:
@@ -97,6 +104,13 @@ class _AsyncConn:
         async with raw.execute(sql, params) as cursor:
             row = await cursor.fetchone()
         return None if row is None else row[0]
+
+    async def raw_rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        raw = (await self._conn.get_raw_connection()).driver_connection
+        if self.dialect_name == "postgresql":
+            return list(await raw.fetch(_dollar_placeholders(sql), *params))
+        async with raw.execute(sql, params) as cursor:
+            return list(await cursor.fetchall())
 
 
 @functools.lru_cache(maxsize=256)
@@ -275,6 +289,14 @@ class Database:
                 return await conn.first_value(sql, params)
         pool = self._value_pool or await self._open_value_pool()
         return await pool.fetchval(_dollar_placeholders(sql), *params)
+
+    async def read_rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """The rows of a raw read (``?`` placeholders) as tuples, as ``read_value`` reads (no transaction)."""
+        if self.is_sqlite:
+            async with self.read() as conn:
+                return [tuple(r) for r in await conn.raw_rows(sql, params)]
+        pool = self._value_pool or await self._open_value_pool()
+        return [tuple(r) for r in await pool.fetch(_dollar_placeholders(sql), *params)]
 
     async def _open_value_pool(self) -> Any:
         import asyncpg

@@ -70,6 +70,22 @@ async def resolve_scope(conn: Conn, principal: Principal, project_id: int, regio
     cached = cached_scope(conn.database, principal, project_id, region_id)
     if cached is not None:
         return cached
+    scope = await _load_scope(conn, principal, project_id, region_id)
+    conn.database.tenancy_cache.put(("scope", principal, project_id, region_id), scope)
+    return scope
+
+
+async def scope_of(db: Database, principal: Principal, project_id: int, region_id: int) -> Scope:
+    """``resolve_scope`` outside any connection block (the cached GET, instances/cached_get.py): a scope
+    that expired under load is looked up once, for every request that wants it then."""
+    async def load() -> Scope:
+        async with db.read() as conn:
+            return await _load_scope(conn, principal, project_id, region_id)
+
+    return await db.tenancy_cache.get_or_load(("scope", principal, project_id, region_id), load)  # type: ignore[no-any-return]
+
+
+async def _load_scope(conn: Conn, principal: Principal, project_id: int, region_id: int) -> Scope:
     row = (
         await conn.execute(
             sa.select(projects.c.client_id, regions.c.display_name)
@@ -81,10 +97,8 @@ async def resolve_scope(conn: Conn, principal: Principal, project_id: int, regio
         if await get_region(conn, region_id) is None:
             raise NotFoundError(f"Region {region_id} could not be found")
         raise NotFoundError(f"Project {project_id} could not be found")
-    scope = Scope(principal=principal, project_id=project_id, region_id=region_id, client_id=row.client_id,
-                  region_name=row.display_name)
-    conn.database.tenancy_cache.put(("scope", principal, project_id, region_id), scope)
-    return scope
+    return Scope(principal=principal, project_id=project_id, region_id=region_id, client_id=row.client_id,
+                 region_name=row.display_name)
 
 
 async def reseller_owns_client(conn: Conn, principal: Principal, client_id: int) -> bool:

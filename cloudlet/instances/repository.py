@@ -463,8 +463,15 @@ async def current_revision(db: Database, project_id: int, region_id: int, instan
     return await db.read_value(_REVISION_SQL, (instance_id, project_id, region_id))
 
 
+async def current_revisions(db: Database, instance_ids: list[str]) -> dict[str, tuple[int, int, int]]:
+    """(project_id, region_id, revision) of each of the instances that exist, by id, in one query: the
+    cached GET's lookups batched (core/batching.py). PostgreSQL's SQL (``= ANY``)."""
+    return {row[0]: row[1:] for row in await db.read_rows(_REVISIONS_SQL, (instance_ids,))}
+
+
 # the hottest lookup (every GET), kept as plain SQL: see Conn.first_value
 _REVISION_SQL = "SELECT revision FROM instances WHERE id = ? AND project_id = ? AND region_id = ?"
+_REVISIONS_SQL = "SELECT id, project_id, region_id, revision FROM instances WHERE id = ANY(?)"
 
 
 # --- statements built once (see core/sql.py on hot-path statements) ----------------------------

@@ -3,9 +3,11 @@ bumps the revision on every change the rendering shows, whoever writes it (migra
 
 from __future__ import annotations
 
+import asyncio
+
 import sqlalchemy as sa
 
-from cloudlet.models import instance_tags, networks, port_security_groups, ports, security_groups, subnets
+from cloudlet.models import api_keys, instance_tags, networks, port_security_groups, ports, security_groups, subnets
 from tests.api.instances.test_create import create
 from tests.api.tenancy.helpers import new_tenant
 
@@ -106,9 +108,23 @@ class TestCachedGetLane:
         assert await lane({**scope, "headers": []}) is None
         assert await lane({**scope, "headers": [(b"authorization", b"APIKey not-a-key")]}) is None
         assert await lane({**scope, "headers": [(b"authorization", b"Bearer " + scope["headers"][0][1][7:])]}) is None
-        app.app.state.runtime.db.tenancy_cache.clear()  # e.g. a key was revoked: nothing is trusted from before
-        assert await lane(scope) is None
-        assert (await client.get(path)).status_code == 200
+        other = await new_tenant(client)  # a key of another client: the lane looks it up, finds no scope
+        assert await lane({**scope, "headers": [(b"authorization", other.headers["Authorization"].encode())]}) is None
+
+    async def test_a_key_revoked_elsewhere_stops_at_the_next_lookup(self, app, client):
+        tenant = await new_tenant(client)
+        task = await create(client, tenant.project_id)  # the admin creates it; the tenant reads it
+        path = f"/v1/instances/{tenant.project_id}/1/{task['created_resources']['instances'][0]}"
+        assert (await client.get(path, headers=tenant.headers)).status_code == 200
+        scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
+                 "headers": [(b"authorization", tenant.headers["Authorization"].encode())]}
+        assert await app.cached_get(scope) is not None
+        db = app.app.state.runtime.db
+        async with db.transaction() as conn:  # as another process would revoke it
+            await conn.execute(sa.delete(api_keys).where(api_keys.c.id == tenant.key_id))
+        db.tenancy_cache.clear()  # what the ttl does there, within 2 s
+        assert await app.cached_get(scope) is None
+        assert (await client.get(path, headers=tenant.headers)).status_code == 401
 
     async def test_a_failing_lookup_leaves_the_answer_to_the_endpoint(self, app, client, project_id, monkeypatch):
         task = await create(client, project_id)
@@ -120,10 +136,31 @@ class TestCachedGetLane:
             raise OSError("connection refused")
 
         monkeypatch.setattr(app.app.state.runtime.db, "read_value", unreachable)
+        monkeypatch.setattr(app.app.state.runtime.db, "read_rows", unreachable)  # PostgreSQL's batched lookups
         scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
                  "headers": [(b"authorization", client.headers["authorization"].encode())]}
         assert await app.cached_get(scope) is None
         assert (await client.get(path)).content == body
+
+    async def test_concurrent_gets_each_get_their_own_instance(self, app, client, project_id, monkeypatch):
+        ids = [(await create(client, project_id))["created_resources"]["instances"][0] for _ in range(3)]
+        bodies = {i: (await client.get(f"/v1/instances/{project_id}/1/{i}")).content for i in ids}
+        db = app.app.state.runtime.db
+        queries = []
+        read_rows = db.read_rows
+
+        async def counted(*args):
+            queries.append(args)
+            return await read_rows(*args)
+
+        monkeypatch.setattr(db, "read_rows", counted)
+        auth = [(b"authorization", client.headers["authorization"].encode())]
+        paths = [f"/v1/instances/{project_id}/1/{i}" for i in ids * 10] + [f"/v1/instances/{project_id}/2/{ids[0]}"]
+        answers = await asyncio.gather(*(app.cached_get({"type": "http", "method": "GET", "path": p,
+                                                          "query_string": b"", "headers": auth}) for p in paths))
+        assert answers == [bodies[i] for i in ids * 10] + [None]  # another region's path: not this instance
+        if not db.is_sqlite:  # all asked before the query went out: they share it
+            assert len(queries) == 1
 
     async def test_other_tenants_get_404_not_the_cached_instance(self, client, project_id):
         task = await create(client, project_id)
