@@ -52,8 +52,10 @@ async def usage(conn: Conn, client_id: int, region_id: int, names: frozenset[str
                 ) -> dict[str, int]:
     """What the client uses in the region, counted from the resource tables, for the quotas in ``names``
     (only their queries run)."""
-    owned = _client_projects(client_id)
     out: dict[str, int] = {}
+
+    def owned(table: sa.Table) -> sa.ColumnElement[bool]:  # built only for the quotas asked about
+        return table.c.project_id.in_(_client_projects(client_id))
 
     async def count(table: sa.Table, *where: Any) -> int:
         return int(await conn.scalar(sa.select(sa.func.count()).select_from(table).where(*where)) or 0)
@@ -65,15 +67,15 @@ async def usage(conn: Conn, client_id: int, region_id: int, names: frozenset[str
         out.update(vm_count=instances - shared, shared_vm_count=shared, cpu_count=vcpus, ram=ram,
                    volume_count=volume_count, volume_size=volume_size, external_ip_count=external_ips)
     if "floating_count" in names:
-        out["floating_count"] = await count(floating_ips, floating_ips.c.project_id.in_(owned),
+        out["floating_count"] = await count(floating_ips, owned(floating_ips),
                                             floating_ips.c.region_id == region_id)
     if "network_count" in names:
-        out["network_count"] = await count(networks, networks.c.project_id.in_(owned),
+        out["network_count"] = await count(networks, owned(networks),
                                            networks.c.region_id == region_id, networks.c.external.is_(False))
     if "subnet_count" in names:
-        out["subnet_count"] = await count(subnets, subnets.c.project_id.in_(owned), subnets.c.region_id == region_id)
+        out["subnet_count"] = await count(subnets, owned(subnets), subnets.c.region_id == region_id)
     if "servergroup_count" in names:
-        out["servergroup_count"] = await count(servergroups, servergroups.c.project_id.in_(owned),
+        out["servergroup_count"] = await count(servergroups, owned(servergroups),
                                                servergroups.c.region_id == region_id)
     if "gpu_count" in names:
         out["gpu_count"] = 0

@@ -49,3 +49,25 @@ async def test_a_file_database_turns_automatic_checkpoints_off_and_checkpoints_i
     finally:
         await db.dispose()
     assert db._checkpointer._thread is None
+
+
+async def test_the_log_stays_bounded_while_writes_never_pause(tmp_path):
+    path = tmp_path / "c.db"
+    db = Database(f"sqlite:///{path}")
+    assert db._checkpointer is not None
+    db._checkpointer.interval, db._checkpointer.restart_frames = 0.01, 200
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(sa.text("CREATE TABLE t (x TEXT)"))
+        rows = [{"x": "y" * 500}] * 20
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:  # one commit after another, ~3 pages each, never pausing
+            async with db.transaction() as conn:
+                await conn.execute(sa.text("INSERT INTO t VALUES (:x)"), rows)
+        wal = Path(f"{path}-wal").stat().st_size
+        async with db.read() as conn:
+            written = await conn.scalar(sa.text("SELECT count(*) FROM t"))
+    finally:
+        await db.dispose()
+    assert written > 2000
+    assert wal < 4 * 200 * 4096, f"the log grew to {wal:,} bytes"  # slack: the thread looks every 10 ms
