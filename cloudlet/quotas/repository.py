@@ -1,4 +1,5 @@
-"""SQL for regional quotas: limits are stored; usage is always counted from the resource tables."""
+"""SQL for regional quotas: limits are stored; usage is read from the counters triggers keep (migration
+0006: instances, vCPUs, RAM, volumes, external IPs) or counted from the resource tables (the rest)."""
 
 from __future__ import annotations
 

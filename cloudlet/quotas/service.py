@@ -1,7 +1,8 @@
 """Quota decisions. ``requested`` maps quota names (``cpu_count``, ``ram``...) to the amount a
 request adds; a quota is exceeded when usage + requested > limit (behaviour.md 4.3).
 
-Usage is always counted from the resource tables inside the caller's transaction. ``enforce`` first
+Usage is read inside the caller's transaction, from counters the database keeps in step with the
+resource tables (migration 0006) or from the tables themselves. ``enforce`` first
 locks the client's ``regional_quotas`` row (``FOR UPDATE`` on PostgreSQL; SQLite has one writer), so
 two requests of one client racing for the last unit take turns and the second one sees the first's rows.
 """
