@@ -21,7 +21,7 @@ from cloudlet.core.batching import BatchedLookup
 from cloudlet.core.db import Database
 from cloudlet.core.scope import scope_of
 from cloudlet.instances import repository
-from cloudlet.instances.views import cached_rendering
+from cloudlet.instances.views import cached_rendering, has_rendering
 
 # the route of instances.endpoints.get_instance (Litestar also accepts a trailing slash)
 _PATH = re.compile(r"/v1/instances/(\d{1,18})/(\d{1,18})/([^/]+)/?")
@@ -44,6 +44,8 @@ class CachedInstanceGet:
         if token is None:
             return None
         project_id, region_id, instance_id = int(matched[1]), int(matched[2]), matched[3]
+        if not has_rendering(self.db, "detail", instance_id):
+            return None  # never rendered here: no lookup could make this answer cheaper than the endpoint's
         try:
             # cached, or looked up once for all the requests that want them (a busy entry expiring)
             principal = await principal_of(self.db, token)

@@ -113,6 +113,11 @@ _encoded: dict[tuple[int, str, str], tuple[int, bytes]] = {}
 _encoder = msgspec.json.Encoder()
 
 
+def has_rendering(db: Database, form: str, instance_id: str) -> bool:
+    """Whether this process has a rendering of the instance at any revision (current or not)."""
+    return (id(db), form, instance_id) in _encoded
+
+
 def cached_rendering(db: Database, form: str, instance_id: str, revision: int) -> bytes | None:
     """A rendering made at ``revision``, if this process has one."""
     hit = _encoded.get((id(db), form, instance_id))
