@@ -104,7 +104,12 @@ def name_contains(dialect: str, needle: str) -> sa.ColumnElement[bool]:
         # SQLite's LIKE ignores the case of ASCII letters, the only ones its lower() changes
         return instances.c.name.like(pattern, escape="\\")
     if _PG_TRIGRAM.search(needle):
-        return instances.c.name.ilike(pattern, escape="\\")  # PostgreSQL uses the trigram index (0007)
+        # PostgreSQL uses the trigram index (0007) where it pays. The pattern is sent as a literal: as a
+        # parameter of a prepared statement, its plan turns generic after five runs and reads every match
+        # through the index for a page of 100 (measured at 10,000 instances: 2-3 ms, against 0.75 ms)
+        # (a NUL, which no PostgreSQL text can hold, stays a parameter: the driver refuses it with a 400)
+        value = pattern if "\0" in needle else sa.literal(pattern, sa.String, literal_execute=True)
+        return instances.c.name.ilike(value, escape="\\")
     # Without a trigram the index would return every row to check, slower than a scan; a plan cached for
     # other needles could still choose it, so the column is wrapped, which the index does not match.
     return (instances.c.name + "").ilike(pattern, escape="\\")
