@@ -55,7 +55,7 @@ class Conn(Protocol):
         ...
 
     async def raw_rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        """All rows of a raw SQL statement (``?`` placeholders), as ``first_value`` runs it."""
+        """All rows of a raw SQL statement (``?`` placeholders), as ``first_value`` runs it (Database.read_rows)."""
         ...
 
 
@@ -218,7 +218,7 @@ class Database:
         self._read_engine: AsyncEngine | None = None
         self._reader: _SyncConn | None = None
         self._checkpointer: WalCheckpointer | None = None
-        self._value_pool: Any = None  # PostgreSQL: a plain asyncpg pool for read_value, made on first use
+        self._value_pool: Any = None  # PostgreSQL: a plain asyncpg pool for read_rows, made on first use
         self._value_pool_lock = asyncio.Lock()
         if url.startswith("sqlite+aiosqlite"):
             self._async_engine = create_async_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
@@ -305,20 +305,12 @@ class Database:
                 else:
                     yield _AsyncConn(aconn, "postgresql", self)
 
-    async def read_value(self, sql: str, params: tuple[Any, ...]) -> Any:
-        """First column of the first row of a raw read (``?`` placeholders), or None; no transaction.
+    async def read_rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        """The rows of a raw read (``?`` placeholders) as tuples; no transaction.
 
-        For the hottest lookup only (the revision a cached GET checks). On PostgreSQL it uses a plain
+        For the hottest lookups only (the revisions cached GETs check). On PostgreSQL it uses a plain
         asyncpg pool whose connections skip the reset round trip on release: one autocommit SELECT
         leaves nothing to reset (stack-measurements.md: no reset is worth +40% req/s)."""
-        if self.is_sqlite:
-            async with self.read() as conn:
-                return await conn.first_value(sql, params)
-        pool = self._value_pool or await self._open_value_pool()
-        return await pool.fetchval(_dollar_placeholders(sql), *params)
-
-    async def read_rows(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        """The rows of a raw read (``?`` placeholders) as tuples, as ``read_value`` reads (no transaction)."""
         if self.is_sqlite:
             async with self.read() as conn:
                 return [tuple(r) for r in await conn.raw_rows(sql, params)]

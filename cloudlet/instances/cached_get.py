@@ -57,7 +57,6 @@ class CachedInstanceGet:
             return None
         return cached_rendering(self.db, "detail", instance_id, revision)
 
-
     async def _revision(self, project_id: int, region_id: int, instance_id: str) -> int | None:
         if self._revisions is None:
             return await repository.current_revision(self.db, project_id, region_id, instance_id)

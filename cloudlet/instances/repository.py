@@ -465,7 +465,8 @@ async def get_revision(conn: Conn, scope: Scope, instance_id: str) -> int | None
 
 async def current_revision(db: Database, project_id: int, region_id: int, instance_id: str) -> int | None:
     """``get_revision`` outside any connection block: for the cached GET (instances/cached_get.py)."""
-    return await db.read_value(_REVISION_SQL, (instance_id, project_id, region_id))
+    rows = await db.read_rows(_REVISION_SQL, (instance_id, project_id, region_id))
+    return rows[0][0] if rows else None
 
 
 async def current_revisions(db: Database, instance_ids: list[str]) -> dict[str, tuple[int, int, int]]:

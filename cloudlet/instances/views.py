@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import msgspec
@@ -108,26 +109,28 @@ async def render(conn: Conn, scope: Scope, rows: list[Any], *, detailed: bool,
 
 # --- encoded renderings, reused while the instance's revision is unchanged --------------------
 
-_CACHE_LIMIT = 50_000
-_encoded: dict[tuple[int, str, str], tuple[int, bytes]] = {}
+_CACHE_LIMIT = 50_000  # renderings per database; the table starts again when full
+# per database (weakly held: a disposed database's renderings go with it), then (form, instance id)
+_encoded: weakref.WeakKeyDictionary[Database, dict[tuple[str, str], tuple[int, bytes]]] = weakref.WeakKeyDictionary()
 _encoder = msgspec.json.Encoder()
 
 
 def has_rendering(db: Database, form: str, instance_id: str) -> bool:
     """Whether this process has a rendering of the instance at any revision (current or not)."""
-    return (id(db), form, instance_id) in _encoded
+    return (form, instance_id) in _encoded.get(db, ())
 
 
 def cached_rendering(db: Database, form: str, instance_id: str, revision: int) -> bytes | None:
     """A rendering made at ``revision``, if this process has one."""
-    hit = _encoded.get((id(db), form, instance_id))
+    hit = _encoded.get(db, {}).get((form, instance_id))
     return hit[1] if hit is not None and hit[0] == revision else None
 
 
 def _remember(conn: Conn, form: str, instance_id: str, revision: int, data: bytes) -> None:
-    if len(_encoded) >= _CACHE_LIMIT:
-        _encoded.clear()
-    _encoded[(id(conn.database), form, instance_id)] = (revision, data)
+    renderings = _encoded.setdefault(conn.database, {})
+    if len(renderings) >= _CACHE_LIMIT:
+        renderings.clear()
+    renderings[(form, instance_id)] = (revision, data)
 
 
 async def instance_json(conn: Conn, scope: Scope, instance_id: str) -> bytes | None:

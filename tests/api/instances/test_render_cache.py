@@ -135,8 +135,7 @@ class TestCachedGetLane:
         async def unreachable(*_args):
             raise OSError("connection refused")
 
-        monkeypatch.setattr(app.app.state.runtime.db, "read_value", unreachable)
-        monkeypatch.setattr(app.app.state.runtime.db, "read_rows", unreachable)  # PostgreSQL's batched lookups
+        monkeypatch.setattr(app.app.state.runtime.db, "read_rows", unreachable)
         scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
                  "headers": [(b"authorization", client.headers["authorization"].encode())]}
         assert await app.cached_get(scope) is None
