@@ -8,8 +8,9 @@ Why two SQLite access styles exist: aiosqlite pays a thread hop per statement, a
 statements are short (an indexed lookup is a few microseconds), so running them directly on
 the event loop thread is faster (``../shared/reference/stack-measurements.md``). ``sqlite://`` uses that
 path; ``sqlite+aiosqlite://`` stays available for comparison. SQLite has one writer: write
-transactions are serialised by an ``asyncio.Lock`` and start with ``BEGIN IMMEDIATE`` so two
-writers never deadlock on lock promotion.
+transactions are serialised by an ``asyncio.Lock``, share one held connection, and start with
+``BEGIN IMMEDIATE`` so two writers never deadlock on lock promotion. On that path, statements marked
+``prepared`` run on the sqlite3 connection without SQLAlchemy's execution machinery (core/direct.py).
 """
 
 from __future__ import annotations
@@ -24,15 +25,17 @@ from typing import Any, Protocol
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from cloudlet.core.cache import TtlCache
+from cloudlet.core.direct import DirectPlan, is_prepared
 
 __all__ = ["Conn", "Database"]
 
 log = structlog.get_logger()
+_UNLEARNT = object()
 
 
 class Conn(Protocol):
@@ -60,19 +63,40 @@ class Conn(Protocol):
 
 
 class _SyncConn:
-    """A synchronous SQLAlchemy connection presented with the async ``Conn`` interface."""
+    """A synchronous SQLAlchemy connection presented with the async ``Conn`` interface.
 
-    __slots__ = ("_conn", "database")
+    Prepared statements (core/direct.py) run on its sqlite3 connection directly once SQLAlchemy has run
+    them once with the same parameter names."""
+
+    __slots__ = ("_conn", "_driver", "database")
     dialect_name = "sqlite"
 
     def __init__(self, conn: Connection, database: Database) -> None:
         self._conn = conn
+        self._driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
         self.database = database
 
-    async def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
-        return self._conn.execute(statement, parameters)
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self._execute(statement, parameters)
+
+    def _execute(self, statement: Any, parameters: Any = None) -> Any:
+        if not is_prepared(statement):
+            return self._conn.execute(statement, parameters)
+        params = {} if parameters is None else parameters
+        many = not isinstance(params, dict)
+        key = (id(statement), tuple(params[0]) if many and params else tuple(params), many)
+        plans = self.database.direct_plans
+        plan = plans.get(key, _UNLEARNT)
+        if plan is not None and plan is not _UNLEARNT and all(map(plan.accepts, params if many else (params,))):
+            return plan.run(self._driver, params)
+        result = self._conn.execute(statement, parameters)
+        if plan is _UNLEARNT and (not many or params):
+            plans[key] = DirectPlan.learn(result, many)
+        return result
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
+        if is_prepared(statement):
+            return self._execute(statement, parameters).scalar()
         return self._conn.scalar(statement, parameters)
 
     async def first_value(self, sql: str, params: tuple[Any, ...]) -> Any:
@@ -213,10 +237,13 @@ class Database:
         self._write_lock = asyncio.Lock()
         # who an API key is and what a (principal, project, region) scope resolves to: see core/cache.py
         self.tenancy_cache = TtlCache(ttl=2.0)
+        # SQLite: prepared statements' plans, per (statement, parameter names, many); None: not runnable directly
+        self.direct_plans: dict[tuple[int, tuple[str, ...], bool], DirectPlan | None] = {}
         self._sync_engine: Engine | None = None
         self._async_engine: AsyncEngine | None = None
         self._read_engine: AsyncEngine | None = None
         self._reader: _SyncConn | None = None
+        self._writer: _SyncConn | None = None
         self._checkpointer: WalCheckpointer | None = None
         self._value_pool: Any = None  # PostgreSQL: a plain asyncpg pool for read_rows, made on first use
         self._value_pool_lock = asyncio.Lock()
@@ -257,16 +284,21 @@ class Database:
             if self._checkpointer is not None:
                 self._checkpointer.start()
             async with self._write_lock:
-                with self._sync_engine.connect() as conn:
-                    if self._checkpointer is not None:
-                        self._checkpointer.restart_if_wanted(conn)
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
-                    try:
-                        yield _SyncConn(conn, self)
-                    except BaseException:
-                        conn.exec_driver_sql("ROLLBACK")
-                        raise
-                    conn.exec_driver_sql("COMMIT")
+                # One connection serves every write transaction (the lock lets one run at a time); BEGIN and
+                # COMMIT go to the driver itself, as SQLAlchemy (autocommit) would pass them on unchanged.
+                if self._writer is None:
+                    self._writer = _SyncConn(self._sync_engine.connect(), self)
+                writer = self._writer
+                if self._checkpointer is not None:
+                    self._checkpointer.restart_if_wanted(writer._conn)
+                writer._driver.execute("BEGIN IMMEDIATE")
+                try:
+                    yield writer
+                except BaseException:
+                    if writer._driver.in_transaction:  # SQLite ends some failed transactions itself
+                        writer._driver.execute("ROLLBACK")
+                    raise
+                writer._driver.execute("COMMIT")
         elif self.is_sqlite:
             assert self._async_engine is not None
             async with self._write_lock, self._async_engine.connect() as aconn:
@@ -334,9 +366,10 @@ class Database:
         if self._value_pool is not None:
             await self._value_pool.close()
             self._value_pool = None
-        if self._reader is not None:
-            self._reader._conn.close()
-            self._reader = None
+        for held in (self._reader, self._writer):
+            if held is not None:
+                held._conn.close()
+        self._reader = self._writer = None
         if self._sync_engine is not None:
             self._sync_engine.dispose()
         if self._async_engine is not None:

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from cloudlet.core.db import Conn
+from cloudlet.core.direct import prepared
 from cloudlet.models import flavors
 
 
@@ -15,8 +16,8 @@ async def get(conn: Conn, region_id: int, flavor_id: str) -> Any:
 
 
 # built once (see core/sql.py on hot-path statements)
-_BY_ID = sa.select(flavors).where(flavors.c.region_id == sa.bindparam("region_id"),
-                                  flavors.c.id == sa.bindparam("flavor_id"))
+_BY_ID = prepared(sa.select(flavors).where(flavors.c.region_id == sa.bindparam("region_id"),
+                                           flavors.c.id == sa.bindparam("flavor_id")))
 
 
 async def list_rows(conn: Conn, region_id: int, *, include_disabled: bool, exclude_os_types: list[str],

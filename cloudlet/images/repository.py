@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from cloudlet.core.db import Conn
+from cloudlet.core.direct import prepared
 from cloudlet.core.scope import Scope
 from cloudlet.core.sql import like_escape
 from cloudlet.models import images
@@ -30,8 +31,8 @@ async def get(conn: Conn, scope: Scope, image_id: str) -> Any:
 
 
 # built once (see core/sql.py on hot-path statements)
-_BY_ID = sa.select(images).where(images.c.id == sa.bindparam("image_id"),
-                                 _visible_in(sa.bindparam("region_id"), sa.bindparam("project_id")))
+_BY_ID = prepared(sa.select(images).where(images.c.id == sa.bindparam("image_id"),
+                                          _visible_in(sa.bindparam("region_id"), sa.bindparam("project_id"))))
 
 
 @dataclasses.dataclass(slots=True)

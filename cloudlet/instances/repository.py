@@ -13,6 +13,7 @@ from sqlalchemy.sql.expression import UnaryExpression
 
 from cloudlet.core.clock import utcnow
 from cloudlet.core.db import Conn, Database
+from cloudlet.core.direct import prepared
 from cloudlet.core.scope import Scope
 from cloudlet.core.sql import like_escape
 from cloudlet.instances import name_counts
@@ -294,7 +295,7 @@ async def name_exists(conn: Conn, scope: Scope, name: str) -> bool:
 
 async def insert(conn: Conn, values: dict[str, Any]) -> None:
     values = {**values, "status": status_for(values["vm_state"], values.get("task_state"))}
-    await conn.execute(instances.insert(), values)
+    await conn.execute(_INSERT, values)
 
 
 async def take_lock(conn: Conn, scope: Scope, instance_id: str, *, task_id: str, task_state: str | None,
@@ -364,8 +365,8 @@ async def tags_of(conn: Conn, instance_ids: list[str]) -> dict[str, list[Any]]:
 async def insert_new_tags(conn: Conn, instance_id: str, tags: dict[str, str]) -> None:
     """The first tags of an instance just written (nothing to merge with: one statement)."""
     if tags:
-        await conn.execute(instance_tags.insert(), [{"instance_id": instance_id, "key": k, "value": v,
-                                                      "read_only": False} for k, v in tags.items()])
+        await conn.execute(_INSERT_TAGS, [{"instance_id": instance_id, "key": k, "value": v, "read_only": False}
+                                          for k, v in tags.items()])
 
 
 async def put_tags(conn: Conn, instance_id: str, tags: dict[str, str], *, read_only: bool = False) -> None:
@@ -482,19 +483,21 @@ _REVISIONS_SQL = "SELECT id, project_id, region_id, revision FROM instances WHER
 
 # --- statements built once (see core/sql.py on hot-path statements) ----------------------------
 
-_BY_ID = sa.select(instances).where(instances.c.id == sa.bindparam("instance_id"))
+_BY_ID = prepared(sa.select(instances).where(instances.c.id == sa.bindparam("instance_id")))
+_INSERT = prepared(instances.insert())
+_INSERT_TAGS = prepared(instance_tags.insert())
 # the SET columns are the parameters' keys; "b_" names keep the WHERE's parameters apart from them
-_SET_STATE = instances.update().where(instances.c.id == sa.bindparam("b_instance_id"))
-_SET_STATE_RELEASING = _SET_STATE.values(
-    task_id=sa.case((instances.c.task_id == sa.bindparam("b_release_lock_of"), None), else_=instances.c.task_id))
-_TAGS_OF = (sa.select(instance_tags)
-            .where(instance_tags.c.instance_id.in_(sa.bindparam("instance_ids", expanding=True)))
-            .order_by(instance_tags.c.instance_id, instance_tags.c.key))
-_HOST_USAGE = sa.select(host_allocations.c.host, host_allocations.c.vcpus, host_allocations.c.ram)
-_COUNT_ALL = sa.select(sa.func.coalesce(sa.func.sum(instance_status_counts.c.instances), 0)).where(
+_SET_STATE = prepared(instances.update().where(instances.c.id == sa.bindparam("b_instance_id")))
+_SET_STATE_RELEASING = prepared(_SET_STATE.values(
+    task_id=sa.case((instances.c.task_id == sa.bindparam("b_release_lock_of"), None), else_=instances.c.task_id)))
+_TAGS_OF = prepared(sa.select(instance_tags)
+                   .where(instance_tags.c.instance_id.in_(sa.bindparam("instance_ids", expanding=True)))
+                   .order_by(instance_tags.c.instance_id, instance_tags.c.key))
+_HOST_USAGE = prepared(sa.select(host_allocations.c.host, host_allocations.c.vcpus, host_allocations.c.ram))
+_COUNT_ALL = prepared(sa.select(sa.func.coalesce(sa.func.sum(instance_status_counts.c.instances), 0)).where(
     instance_status_counts.c.project_id == sa.bindparam("project_id"),
-    instance_status_counts.c.region_id == sa.bindparam("region_id"))
-_COUNT_BY_STATUS = _COUNT_ALL.where(instance_status_counts.c.status == sa.bindparam("status"))
-_NAME_VERSION = sa.select(instance_name_versions.c.version).where(
+    instance_status_counts.c.region_id == sa.bindparam("region_id")))
+_COUNT_BY_STATUS = prepared(_COUNT_ALL.where(instance_status_counts.c.status == sa.bindparam("status")))
+_NAME_VERSION = prepared(sa.select(instance_name_versions.c.version).where(
     instance_name_versions.c.project_id == sa.bindparam("project_id"),
-    instance_name_versions.c.region_id == sa.bindparam("region_id"))
+    instance_name_versions.c.region_id == sa.bindparam("region_id")))

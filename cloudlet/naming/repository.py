@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from cloudlet.core.clock import utcnow
 from cloudlet.core.db import Conn
+from cloudlet.core.direct import prepared
 from cloudlet.models import clients, reseller_name_templates, resellers
 
 _t = reseller_name_templates
@@ -46,8 +47,8 @@ async def for_client(conn: Conn, client_id: int, region_id: int) -> Any:
 
 
 # built once (see core/sql.py on hot-path statements)
-_FOR_CLIENT = (sa.select(_t).select_from(_t.join(clients, clients.c.reseller_id == _t.c.reseller_id))
-               .where(clients.c.id == sa.bindparam("client_id"), _t.c.region_id == sa.bindparam("region_id")))
+_FOR_CLIENT = prepared(sa.select(_t).select_from(_t.join(clients, clients.c.reseller_id == _t.c.reseller_id))
+                      .where(clients.c.id == sa.bindparam("client_id"), _t.c.region_id == sa.bindparam("region_id")))
 
 
 async def reseller_exists(conn: Conn, reseller_id: int) -> bool:

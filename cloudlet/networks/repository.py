@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from cloudlet.core.clock import utcnow
 from cloudlet.core.db import Conn
+from cloudlet.core.direct import prepared
 from cloudlet.core.scope import Scope
 from cloudlet.models import (
     floating_ips,
@@ -51,7 +52,7 @@ async def insert_port(conn: Conn, scope: Scope, *, port_id: str, network_id: str
                       position: int, name: str, mac_address: str, interface_name: str | None,
                       reserved: bool = False) -> None:
     now = utcnow()
-    await conn.execute(ports.insert(), dict(
+    await conn.execute(_INSERT_PORT, dict(
         id=port_id, project_id=scope.project_id, region_id=scope.region_id, network_id=network_id,
         instance_id=instance_id, position=position, name=name, mac_address=mac_address,
         interface_name=interface_name, port_security_enabled=True, reserved=reserved,
@@ -253,14 +254,15 @@ async def get_port_plain(conn: Conn, port_id: str) -> Any:
 
 # --- statements built once (see core/sql.py on hot-path statements) ----------------------------
 
-_EXTERNAL_NETWORK = (sa.select(networks).where(networks.c.region_id == sa.bindparam("region_id"),
-                                               networks.c.external.is_(True))
-                     .order_by(networks.c.created_at).limit(1))
-_SUBNETS_OF = (sa.select(subnets).where(subnets.c.network_id == sa.bindparam("network_id"))
-               .order_by(subnets.c.created_at, subnets.c.id))
-_PORTS_OF_INSTANCE = (sa.select(ports.c.id, ports.c.reserved, ports.c.mac_address, ports.c.network_id)
-                      .where(ports.c.instance_id == sa.bindparam("instance_id")).order_by(ports.c.position))
-_ALLOCATIONS_OF_PORTS = (
+_INSERT_PORT = prepared(ports.insert())
+_EXTERNAL_NETWORK = prepared(sa.select(networks).where(networks.c.region_id == sa.bindparam("region_id"),
+                                                      networks.c.external.is_(True))
+                            .order_by(networks.c.created_at).limit(1))
+_SUBNETS_OF = prepared(sa.select(subnets).where(subnets.c.network_id == sa.bindparam("network_id"))
+                      .order_by(subnets.c.created_at, subnets.c.id))
+_PORTS_OF_INSTANCE = prepared(sa.select(ports.c.id, ports.c.reserved, ports.c.mac_address, ports.c.network_id)
+                             .where(ports.c.instance_id == sa.bindparam("instance_id")).order_by(ports.c.position))
+_ALLOCATIONS_OF_PORTS = prepared(
     sa.select(ip_allocations.c.port_id, ip_allocations.c.ip_address, ip_allocations.c.subnet_id,
               subnets.c.ip_version, subnets.c.cidr, subnets.c.gateway_ip)
     .select_from(ip_allocations.join(subnets, subnets.c.id == ip_allocations.c.subnet_id))

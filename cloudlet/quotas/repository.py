@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from cloudlet.core.db import Conn
+from cloudlet.core.direct import prepared
 from cloudlet.models import (
     floating_ips,
     networks,
@@ -85,10 +86,10 @@ async def usage(conn: Conn, client_id: int, region_id: int, names: frozenset[str
 
 # --- statements built once (see core/sql.py on hot-path statements) ----------------------------
 
-_LIMITS = sa.select(regional_quotas.c.limits).where(regional_quotas.c.client_id == sa.bindparam("client_id"),
-                                                    regional_quotas.c.region_id == sa.bindparam("region_id"))
-_LIMITS_FOR_UPDATE = _LIMITS.with_for_update()
-_COUNTED_SUMS = (
+_LIMITS = prepared(sa.select(regional_quotas.c.limits).where(
+    regional_quotas.c.client_id == sa.bindparam("client_id"), regional_quotas.c.region_id == sa.bindparam("region_id")))
+_LIMITS_FOR_UPDATE = prepared(_LIMITS.with_for_update())
+_COUNTED_SUMS = prepared(
     sa.select(*(sa.func.coalesce(sa.func.sum(c), 0) for c in (
         project_usage.c.instances, project_usage.c.shared_instances, project_usage.c.vcpus, project_usage.c.ram,
         project_usage.c.volumes, project_usage.c.volume_size, project_usage.c.external_ips)))

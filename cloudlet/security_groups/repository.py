@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from cloudlet.core.clock import new_id, utcnow
 from cloudlet.core.db import Conn
+from cloudlet.core.direct import prepared
 from cloudlet.core.scope import Scope
 from cloudlet.models import (
     port_security_groups,
@@ -22,11 +23,12 @@ async def get_default(conn: Conn, project_id: int, region_id: int) -> Any:
 
 
 # built once (see core/sql.py on hot-path statements)
-_DEFAULT = sa.select(security_groups).where(
+_ATTACH_TO_PORT = prepared(port_security_groups.insert())
+_DEFAULT = prepared(sa.select(security_groups).where(
     security_groups.c.project_id == sa.bindparam("project_id"),
     security_groups.c.region_id == sa.bindparam("region_id"),
     security_groups.c.is_default.is_(True),
-)
+))
 
 
 async def insert_group(conn: Conn, *, project_id: int, region_id: int, name: str, description: str | None,
@@ -69,9 +71,7 @@ async def get_many(conn: Conn, scope: Scope, group_ids: list[str]) -> list[Any]:
 
 async def attach_to_port(conn: Conn, port_id: str, group_ids: list[str]) -> None:
     if group_ids:
-        await conn.execute(
-            port_security_groups.insert(), [{"port_id": port_id, "security_group_id": g} for g in group_ids]
-        )
+        await conn.execute(_ATTACH_TO_PORT, [{"port_id": port_id, "security_group_id": g} for g in group_ids])
 
 
 async def names_for_instances(conn: Conn, instance_ids: list[str]) -> dict[str, list[str]]:

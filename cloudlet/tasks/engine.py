@@ -33,6 +33,7 @@ from cloudlet.compute.base import ComputeDriver, DriverError
 from cloudlet.compute.faulty import FaultyDriver
 from cloudlet.core.clock import new_id, utcnow
 from cloudlet.core.db import Conn, Database
+from cloudlet.core.direct import prepared
 from cloudlet.models import faults, tasks
 from cloudlet.tasks.types import TaskState
 
@@ -139,7 +140,7 @@ async def insert_task(
     notified at commit (NOTIFY is transactional), so an uncommitted task never wakes anyone.
     """
     task_id = task_id or new_id()
-    await conn.execute(tasks.insert(), dict(
+    await conn.execute(_INSERT, dict(
         id=task_id, task_type=task_type, state=TaskState.NEW, user_id=user_id, client_id=client_id,
         project_id=project_id, region_id=region_id, resource_id=resource_id, data=data,
         request_id=request_id or None, created_on=utcnow(), attempts=0, host=host,
@@ -178,9 +179,9 @@ class TaskEngine:
         self._listener: Any = None
         self._stopping = False
         self._maybe_more = False  # the last claim filled every free slot: NEW tasks may be left over
-        self._claim_new = self._claim_statement(tasks.c.state == TaskState.NEW)
-        self._claim_lapsed = self._claim_statement(
-            sa.and_(tasks.c.state == TaskState.RUNNING, tasks.c.lease_expires_at < sa.bindparam("now")))
+        self._claim_new = prepared(self._claim_statement(tasks.c.state == TaskState.NEW))
+        self._claim_lapsed = prepared(self._claim_statement(
+            sa.and_(tasks.c.state == TaskState.RUNNING, tasks.c.lease_expires_at < sa.bindparam("now"))))
 
     # --- API side -------------------------------------------------------------------------
 
@@ -431,6 +432,8 @@ class TaskEngine:
 
 # --- statements built once (see core/sql.py on hot-path statements) ----------------------------
 
-_FINISH = tasks.update().where(tasks.c.id == sa.bindparam("b_task_id"),
-                               tasks.c.lease_owner == sa.bindparam("b_worker_id"), tasks.c.state == TaskState.RUNNING)
-_NEXT_FAULT = sa.select(faults).where(faults.c.operation == sa.bindparam("operation")).order_by(faults.c.id).limit(1)
+_FINISH = prepared(tasks.update().where(tasks.c.id == sa.bindparam("b_task_id"), tasks.c.lease_owner == sa.bindparam("b_worker_id"),
+                                        tasks.c.state == TaskState.RUNNING))
+_NEXT_FAULT = prepared(sa.select(faults).where(faults.c.operation == sa.bindparam("operation"))
+                       .order_by(faults.c.id).limit(1))
+_INSERT = prepared(tasks.insert())

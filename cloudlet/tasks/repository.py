@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from cloudlet.core.auth import ROLES, Principal
 from cloudlet.core.clock import utcnow
 from cloudlet.core.db import Conn
+from cloudlet.core.direct import prepared
 from cloudlet.models import clients, tasks
 
 
@@ -86,6 +87,6 @@ async def acknowledge(conn: Conn, principal: Principal, *, task_ids: list[str] |
 
 
 # built once per role (see core/sql.py on hot-path statements): every client polls its tasks
-_BY_ID = {role: sa.select(tasks).where(tasks.c.id == sa.bindparam("task_id"),
-                                       _visible_to(role, sa.bindparam("client_id"), sa.bindparam("reseller_id")))
+_BY_ID = {role: prepared(sa.select(tasks).where(
+    tasks.c.id == sa.bindparam("task_id"), _visible_to(role, sa.bindparam("client_id"), sa.bindparam("reseller_id"))))
           for role in ROLES}

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from cloudlet.core.clock import utcnow
 from cloudlet.core.db import Conn
+from cloudlet.core.direct import prepared
 from cloudlet.core.scope import Scope
 from cloudlet.core.sql import like_escape
 from cloudlet.models import instances, volumes
@@ -55,8 +56,8 @@ class VolumeFilters:
 
 async def insert(conn: Conn, scope: Scope, **values: Any) -> None:
     now = utcnow()
-    await conn.execute(volumes.insert(), dict(project_id=scope.project_id, region_id=scope.region_id,
-                                              created_at=now, updated_at=now, **values))
+    await conn.execute(_INSERT, dict(project_id=scope.project_id, region_id=scope.region_id, created_at=now,
+                                     updated_at=now, **values))
 
 
 async def get(conn: Conn, scope: Scope, volume_id: str) -> Any:
@@ -155,7 +156,8 @@ async def delete_locked_by(conn: Conn, volume_id: str, task_id: str) -> None:
 
 # --- statements built once (see core/sql.py on hot-path statements) ----------------------------
 
-_ATTACHED_TO = (sa.select(volumes).where(volumes.c.instance_id.in_(sa.bindparam("instance_ids", expanding=True)))
-                .order_by(volumes.c.instance_id, volumes.c.device, volumes.c.id))
+_ATTACHED_TO = prepared(sa.select(volumes).where(volumes.c.instance_id.in_(sa.bindparam("instance_ids", expanding=True)))
+                       .order_by(volumes.c.instance_id, volumes.c.device, volumes.c.id))
+_INSERT = prepared(volumes.insert())
 # the SET columns are the parameters' keys; the "b_" name keeps the WHERE's parameter apart from them
-_SET_STATUS = volumes.update().where(volumes.c.id.in_(sa.bindparam("b_volume_ids", expanding=True)))
+_SET_STATUS = prepared(volumes.update().where(volumes.c.id.in_(sa.bindparam("b_volume_ids", expanding=True))))
