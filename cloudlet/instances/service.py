@@ -176,22 +176,6 @@ async def _plan_volumes(conn: Conn, scope: Scope, body: CreateInstanceRequest, f
     return plans, os_type
 
 
-async def _pick_subnet(conn: Conn, subnets: list[Any], *, family: int | None, field: str) -> Any:
-    candidates = [s for s in subnets if family is None or s.ip_version == family]
-    if not candidates:
-        raise ValidationError.for_field(field, f"The network has no IPv{family} subnet")
-    if len(candidates) == 1:
-        return candidates[0]  # nothing to choose: allocation itself reports a full subnet
-    best, best_free = None, -1
-    for s in candidates:
-        free = ipam.capacity(s.cidr, s.gateway_ip) - await ipam.used_count(conn, s.id)
-        if free > best_free:
-            best, best_free = s, free
-    if best_free <= 0:
-        raise ipam.SubnetFullError(f"Subnet {best.id} ({best.cidr}) has no free IP address left")
-    return best
-
-
 async def _plan_interfaces(conn: Conn, scope: Scope, body: CreateInstanceRequest, count: int) -> list[InterfacePlan]:
     top_groups = [g.id for g in body.security_groups or []]
     if top_groups and any(i.security_groups for i in body.interfaces):
@@ -215,10 +199,8 @@ async def _plan_interfaces(conn: Conn, scope: Scope, body: CreateInstanceRequest
             if network is None:
                 raise ValidationError.for_field(field, "This region has no external network")
             subnets = await network_repository.subnets_of(conn, network.id)
-            family = i.ip_family or "ipv4"
-            chosen = [await _pick_subnet(conn, subnets, family=4, field=field)] if family in ("ipv4", "dual") else []
-            if family in ("ipv6", "dual"):
-                chosen.append(await _pick_subnet(conn, subnets, family=6, field=field))
+            chosen = [await ipam.pick_subnet(conn, subnets, family=f, field=field)
+                      for f in ipam.ip_versions(i.ip_family, subnets)]
         elif i.type == "subnet":
             if not i.network_id or not i.subnet_id:
                 raise ValidationError.for_field(field, "network_id and subnet_id are required for type 'subnet'")
@@ -246,11 +228,8 @@ async def _plan_interfaces(conn: Conn, scope: Scope, body: CreateInstanceRequest
                     raise ValidationError.for_field(f"{field}.ip_address", f"{i.ip_address} is in no subnet of "
                                                                            f"network {network.id}")
             else:
-                has_v4 = any(s.ip_version == 4 for s in subnets)
-                family = i.ip_family or ("ipv4" if has_v4 else "ipv6")
-                chosen = [await _pick_subnet(conn, subnets, family=4, field=field)] if family in ("ipv4", "dual") else []
-                if family in ("ipv6", "dual"):
-                    chosen.append(await _pick_subnet(conn, subnets, family=6, field=field))
+                chosen = [await ipam.pick_subnet(conn, subnets, family=f, field=field)
+                          for f in ipam.ip_versions(i.ip_family, subnets)]
         else:  # reserved_fixed_ip
             if not i.port_id:
                 raise ValidationError.for_field(field, "port_id is required for type 'reserved_fixed_ip'")

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from cloudlet.core.db import Conn
+from cloudlet.core.direct import prepared
 from cloudlet.core.errors import ValidationError
 from cloudlet.core.sql import insert_ignore
 from cloudlet.models import ip_allocations
@@ -99,26 +100,19 @@ async def release_port(conn: Conn, port_id: str) -> None:
     await conn.execute(ip_allocations.delete().where(ip_allocations.c.port_id == port_id))
 
 
-async def used_count(conn: Conn, subnet_id: str) -> int:
-    return int(await conn.scalar(_USED_COUNT, {"subnet_id": subnet_id}) or 0)
-
-
-# built once (see core/sql.py on hot-path statements)
-_USED_COUNT = (sa.select(sa.func.count()).select_from(ip_allocations)
-               .where(ip_allocations.c.subnet_id == sa.bindparam("subnet_id")))
-
-
 async def used_counts(conn: Conn, subnet_ids: list[str]) -> dict[str, int]:
     """Addresses in use per subnet (ports and floating IPs alike)."""
     out = {s: 0 for s in subnet_ids}
     if subnet_ids:
-        rows = await conn.execute(
-            sa.select(ip_allocations.c.subnet_id, sa.func.count()).where(ip_allocations.c.subnet_id.in_(subnet_ids))
-            .group_by(ip_allocations.c.subnet_id)
-        )
-        for subnet_id, count in rows:
+        for subnet_id, count in await conn.execute(_USED_COUNTS, {"subnet_ids": subnet_ids}):
             out[subnet_id] = int(count)
     return out
+
+
+def ip_versions(ip_family: str | None, subnets: list[Any]) -> tuple[int, ...]:
+    """The IP versions an interface's ``ip_family`` asks for; without one, IPv4 if the network has it."""
+    family = ip_family or ("ipv4" if any(s.ip_version == 4 for s in subnets) else "ipv6")
+    return {"ipv4": (4,), "ipv6": (6,), "dual": (4, 6)}[family]
 
 
 async def pick_subnet(conn: Conn, subnets: list[Any], *, family: int, field: str,
@@ -128,6 +122,8 @@ async def pick_subnet(conn: Conn, subnets: list[Any], *, family: int, field: str
     candidates = [s for s in subnets if s.ip_version == family]
     if not candidates:
         raise ValidationError.for_field(field, f"The network has no IPv{family} subnet")
+    if len(candidates) == 1:
+        return candidates[0]  # nothing to choose: allocating from it reports a full subnet
     used = await used_counts(conn, [s.id for s in candidates])
     free = {s.id: capacity(s.cidr, s.gateway_ip) - used[s.id] for s in candidates}
     preferred = [s for s in candidates if s.id in prefer and free[s.id] > 0]
@@ -142,3 +138,9 @@ async def pick_subnet(conn: Conn, subnets: list[Any], *, family: int, field: str
 async def allocated_addresses(conn: Conn, subnet_id: str) -> set[str]:
     rows = await conn.execute(sa.select(ip_allocations.c.ip_address).where(ip_allocations.c.subnet_id == subnet_id))
     return {r.ip_address for r in rows}
+
+
+# built once (see core/sql.py on hot-path statements)
+_USED_COUNTS = prepared(sa.select(ip_allocations.c.subnet_id, sa.func.count())
+                        .where(ip_allocations.c.subnet_id.in_(sa.bindparam("subnet_ids", expanding=True)))
+                        .group_by(ip_allocations.c.subnet_id))
