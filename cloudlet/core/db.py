@@ -30,12 +30,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import NullPool
 
 from cloudlet.core.cache import TtlCache
-from cloudlet.core.direct import DirectPlan, is_prepared
+from cloudlet.core.direct import DirectPlans, is_prepared
 
 __all__ = ["Conn", "Database"]
 
 log = structlog.get_logger()
-_UNLEARNT = object()
 
 
 class Conn(Protocol):
@@ -80,19 +79,9 @@ class _SyncConn:
         return self._execute(statement, parameters)
 
     def _execute(self, statement: Any, parameters: Any = None) -> Any:
-        if not is_prepared(statement):
-            return self._conn.execute(statement, parameters)
-        params = {} if parameters is None else parameters
-        many = not isinstance(params, dict)
-        key = (id(statement), tuple(params[0]) if many and params else tuple(params), many)
-        plans = self.database.direct_plans
-        plan = plans.get(key, _UNLEARNT)
-        if plan is not None and plan is not _UNLEARNT and all(map(plan.accepts, params if many else (params,))):
-            return plan.run(self._driver, params)
-        result = self._conn.execute(statement, parameters)
-        if plan is _UNLEARNT and (not many or params):
-            plans[key] = DirectPlan.learn(result, many)
-        return result
+        if is_prepared(statement):
+            return self.database.direct_plans.execute(self._conn, self._driver, statement, parameters)
+        return self._conn.execute(statement, parameters)
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         if is_prepared(statement):
@@ -237,8 +226,7 @@ class Database:
         self._write_lock = asyncio.Lock()
         # who an API key is and what a (principal, project, region) scope resolves to: see core/cache.py
         self.tenancy_cache = TtlCache(ttl=2.0)
-        # SQLite: prepared statements' plans, per (statement, parameter names, many); None: not runnable directly
-        self.direct_plans: dict[tuple[int, tuple[str, ...], bool], DirectPlan | None] = {}
+        self.direct_plans = DirectPlans()  # SQLite: how its prepared statements run on the driver
         self._sync_engine: Engine | None = None
         self._async_engine: AsyncEngine | None = None
         self._read_engine: AsyncEngine | None = None

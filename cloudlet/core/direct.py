@@ -23,10 +23,11 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import Connection, CursorResult
 
 _PREPARED: dict[int, Any] = {}  # id(statement) -> statement: the statement is kept alive, so its id stays its own
 _UNSET = object()
+_UNLEARNT = object()
 
 
 def prepared(statement: Any) -> Any:
@@ -151,9 +152,7 @@ class DirectPlan:
         try:
             if isinstance(parameters, dict):
                 cursor = driver.execute(self.sql_for(parameters), self.bind(parameters))
-            elif self._lists:
-                raise AssertionError("executemany with lists: learn() makes no plan for it")
-            else:
+            else:  # executemany: learn() makes no plan for one with lists or rows
                 cursor = driver.executemany(self.sql, [self.bind(p) for p in parameters])
             if self._make_rows is None:
                 return DirectResult([], cursor.rowcount)
@@ -161,3 +160,24 @@ class DirectPlan:
             return DirectResult(self._make_rows(rows), cursor.rowcount)
         except sqlite3.Error as exc:  # the exception SQLAlchemy would have raised, so handlers see one kind
             raise sa.exc.DBAPIError.instance(self.sql, parameters, exc, sqlite3.Error) from exc
+
+
+class DirectPlans:
+    """One database's plans, per (prepared statement, parameter names, executemany or not); None where the
+    statement needs SQLAlchemy each time."""
+
+    def __init__(self) -> None:
+        self._plans: dict[tuple[int, tuple[str, ...], bool], DirectPlan | None] = {}
+
+    def execute(self, conn: Connection, driver: sqlite3.Connection, statement: Any, parameters: Any) -> Any:
+        """Run a prepared statement on ``conn`` (its sqlite3 connection: ``driver``): directly once learnt."""
+        params = {} if parameters is None else parameters
+        many = not isinstance(params, dict)
+        key = (id(statement), tuple(params[0]) if many and params else tuple(params), many)
+        plan = self._plans.get(key, _UNLEARNT)
+        if isinstance(plan, DirectPlan) and all(map(plan.accepts, params if many else (params,))):
+            return plan.run(driver, params)
+        result = conn.execute(statement, parameters)
+        if plan is _UNLEARNT and (params or not many):
+            self._plans[key] = DirectPlan.learn(result, many)
+        return result
