@@ -116,8 +116,14 @@ class DirectPlan:
                  for name in compiled.positiontup or ()]
         if many and (expanding or result.returns_rows):
             return None
-        # SQLAlchemy's own row factory for this statement: its Row class, with the columns' result processors
-        make_rows = result._row_getter[1] if result.returns_rows else None
+        make_rows = None
+        if result.returns_rows:
+            # SQLAlchemy's own row factory for this statement (its Row class, with the columns' result
+            # processors): the second of ``_row_getter``'s three in 2.1. Another shape: leave it to SQLAlchemy.
+            getters = getattr(result, "_row_getter", None)
+            if not (isinstance(getters, tuple) and len(getters) == 3 and callable(getters[1])):
+                return None
+            make_rows = getters[1]
         return cls(compiled.string if expanding else context.statement, binds, make_rows)
 
     def accepts(self, parameters: dict[str, Any]) -> bool:
