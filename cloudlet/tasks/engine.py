@@ -432,7 +432,8 @@ class TaskEngine:
 
 # --- statements built once (see core/sql.py on hot-path statements) ----------------------------
 
-_FINISH = prepared(tasks.update().where(tasks.c.id == sa.bindparam("b_task_id"), tasks.c.lease_owner == sa.bindparam("b_worker_id"),
+_FINISH = prepared(tasks.update().where(tasks.c.id == sa.bindparam("b_task_id"),
+                                        tasks.c.lease_owner == sa.bindparam("b_worker_id"),
                                         tasks.c.state == TaskState.RUNNING))
 _NEXT_FAULT = prepared(sa.select(faults).where(faults.c.operation == sa.bindparam("operation"))
                        .order_by(faults.c.id).limit(1))

@@ -156,7 +156,8 @@ async def delete_locked_by(conn: Conn, volume_id: str, task_id: str) -> None:
 
 # --- statements built once (see core/sql.py on hot-path statements) ----------------------------
 
-_ATTACHED_TO = prepared(sa.select(volumes).where(volumes.c.instance_id.in_(sa.bindparam("instance_ids", expanding=True)))
+_ATTACHED_TO = prepared(sa.select(volumes)
+                       .where(volumes.c.instance_id.in_(sa.bindparam("instance_ids", expanding=True)))
                        .order_by(volumes.c.instance_id, volumes.c.device, volumes.c.id))
 _INSERT = prepared(volumes.insert())
 # the SET columns are the parameters' keys; the "b_" name keeps the WHERE's parameter apart from them

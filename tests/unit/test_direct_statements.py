@@ -28,8 +28,8 @@ things = sa.Table(
 T0 = dt.datetime(2026, 11, 29, 12, 30, 15, 123456)
 INSERT = prepared(things.insert())
 BY_ID = prepared(sa.select(things, (things.c.size * 2).label("double")).where(things.c.id == sa.bindparam("id")))
-BY_IDS = prepared(sa.select(things.c.id, things.c.created_at).where(things.c.id.in_(sa.bindparam("ids", expanding=True)))
-                  .order_by(things.c.id))
+BY_IDS = prepared(sa.select(things.c.id, things.c.created_at)
+                  .where(things.c.id.in_(sa.bindparam("ids", expanding=True))).order_by(things.c.id))
 RENAME = prepared(things.update().where(things.c.id == sa.bindparam("b_id"), things.c.enabled.is_(True)))
 ENABLED_SINCE = prepared(sa.select(sa.func.count()).where(things.c.created_at >= sa.bindparam("since"),
                                                           things.c.enabled == True))  # noqa: E712 - a bound value
