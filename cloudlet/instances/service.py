@@ -8,7 +8,6 @@ a request either leaves a complete BUILD instance with its task or nothing at al
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 from typing import Any
 
 from cloudlet.apptemplates import service as apptemplate_service
@@ -30,8 +29,9 @@ from cloudlet.instances.schemas import (
 from cloudlet.instances.states import VmState, check_allowed
 from cloudlet.instances.tag_rules import check_count, check_items
 from cloudlet.naming import service as naming_service
-from cloudlet.networks import ipam
 from cloudlet.networks import repository as network_repository
+from cloudlet.networks import service as network_service
+from cloudlet.networks.service import AddressPlan
 from cloudlet.quotas import service as quota_service
 from cloudlet.security_groups import repository as sg_repository
 from cloudlet.security_groups import service as sg_service
@@ -57,8 +57,7 @@ class VolumePlan:
 @dataclasses.dataclass(slots=True)
 class InterfacePlan:
     request: InterfaceRequest
-    network: Any
-    subnets: list[Any]  # where to allocate, one per address
+    addresses: AddressPlan | None  # a new port's network and subnets (None: a reserved fixed IP's port)
     security_group_ids: list[str]
     reserved_port: Any = None
     existing_floating: Any = None
@@ -193,44 +192,8 @@ async def _plan_interfaces(conn: Conn, scope: Scope, body: CreateInstanceRequest
                 default_group = [await sg_service.ensure_default_group(conn, project_id=scope.project_id,
                                                                        region_id=scope.region_id)]
             group_ids = default_group
-        reserved_port = None
-        if i.type == "external":
-            network = await network_repository.get_external_network(conn, scope.region_id)
-            if network is None:
-                raise ValidationError.for_field(field, "This region has no external network")
-            subnets = await network_repository.subnets_of(conn, network.id)
-            chosen = [await ipam.pick_subnet(conn, subnets, family=f, field=field)
-                      for f in ipam.ip_versions(i.ip_family, subnets)]
-        elif i.type == "subnet":
-            if not i.network_id or not i.subnet_id:
-                raise ValidationError.for_field(field, "network_id and subnet_id are required for type 'subnet'")
-            network = await network_repository.get_network(conn, scope, i.network_id)
-            if network is None:
-                raise NotFoundError(f"Network {i.network_id} could not be found")
-            subnet = await network_repository.get_subnet(conn, scope, i.subnet_id)
-            if subnet is None or subnet.network_id != network.id:
-                raise NotFoundError(f"Subnet {i.subnet_id} could not be found in network {i.network_id}")
-            chosen = [subnet]
-        elif i.type == "any_subnet":
-            if not i.network_id:
-                raise ValidationError.for_field(field, "network_id is required for type 'any_subnet'")
-            network = await network_repository.get_network(conn, scope, i.network_id)
-            if network is None:
-                raise NotFoundError(f"Network {i.network_id} could not be found")
-            subnets = await network_repository.subnets_of(conn, network.id)
-            if i.ip_address:
-                try:
-                    wanted = ipaddress.ip_address(i.ip_address)
-                except ValueError:
-                    raise ValidationError.for_field(f"{field}.ip_address", "not an IP address") from None
-                chosen = [s for s in subnets if wanted in ipaddress.ip_network(s.cidr)][:1]
-                if not chosen:
-                    raise ValidationError.for_field(f"{field}.ip_address", f"{i.ip_address} is in no subnet of "
-                                                                           f"network {network.id}")
-            else:
-                chosen = [await ipam.pick_subnet(conn, subnets, family=f, field=field)
-                          for f in ipam.ip_versions(i.ip_family, subnets)]
-        else:  # reserved_fixed_ip
+        reserved_port = addresses = None
+        if i.type == "reserved_fixed_ip":
             if not i.port_id:
                 raise ValidationError.for_field(field, "port_id is required for type 'reserved_fixed_ip'")
             if count > 1:
@@ -240,8 +203,12 @@ async def _plan_interfaces(conn: Conn, scope: Scope, body: CreateInstanceRequest
                 raise NotFoundError(f"Reserved fixed IP {i.port_id} could not be found")
             if reserved_port.instance_id is not None:
                 raise ValidationError.for_field(field, f"Reserved fixed IP {i.port_id} is already in use")
-            network = await network_repository.get_network(conn, scope, reserved_port.network_id)
-            chosen = []
+        else:
+            if i.type != "external" and not i.network_id:
+                raise ValidationError.for_field(f"{field}.network_id", f"network_id is required for type '{i.type}'")
+            addresses = await network_service.plan_addresses(
+                conn, scope, kind=i.type, field=field, network_id=i.network_id, subnet_id=i.subnet_id,
+                ip_family=i.ip_family, ip_address=i.ip_address if i.type == "any_subnet" else None)
         existing_floating = None
         if i.floating_ip is not None:
             if i.type == "external":
@@ -252,7 +219,7 @@ async def _plan_interfaces(conn: Conn, scope: Scope, body: CreateInstanceRequest
                     raise ValidationError.for_field(f"{field}.floating_ip", "An existing floating IP can be used "
                                                                             "by one instance only")
                 existing_floating = await floating_service.get_free(conn, scope, i.floating_ip.existing_floating_id)
-        plans.append(InterfacePlan(i, network, chosen, group_ids, reserved_port=reserved_port,
+        plans.append(InterfacePlan(i, addresses, group_ids, reserved_port=reserved_port,
                                    existing_floating=existing_floating))
     return plans
 
@@ -368,11 +335,6 @@ async def _write_volumes(conn: Conn, scope: Scope, plans: list[VolumePlan], *, i
     return ids
 
 
-def _mac_for(port_id: str) -> str:
-    raw = port_id.replace("-", "")[:10]
-    return "fa:" + ":".join(raw[i:i + 2] for i in range(0, 10, 2))
-
-
 async def _write_ports(conn: Conn, scope: Scope, plans: list[InterfacePlan], *, instance_id: str,
                        task_id: str) -> tuple[list[str], list[str], str | None]:
     port_ids: list[str] = []
@@ -388,16 +350,10 @@ async def _write_ports(conn: Conn, scope: Scope, plans: list[InterfacePlan], *, 
             await sg_repository.attach_to_port(conn, port_id, [g for g in plan.security_group_ids if g not in held])
             addresses = await floating_service.fixed_addresses(conn, port_id)
         else:
-            port_id = new_id()
-            await network_repository.insert_port(
-                conn, scope, port_id=port_id, network_id=plan.network.id, instance_id=instance_id,
-                position=position, name=f"port-{port_id[:8]}", mac_address=_mac_for(port_id),
-                interface_name=i.interface_name,
-            )
-            addresses = []
-            for subnet in plan.subnets:
-                addresses.append(await ipam.allocate(conn, subnet, port_id=port_id, address=i.ip_address
-                                                     if i.type == "any_subnet" else None))
+            assert plan.addresses is not None
+            port_id, addresses = await network_service.create_port(
+                conn, scope, plan.addresses, instance_id=instance_id, position=position,
+                interface_name=i.interface_name, reserved=False)
             await sg_repository.attach_to_port(conn, port_id, plan.security_group_ids)
             port_ids.append(port_id)
         if first_ipv4 is None:

@@ -96,6 +96,46 @@ class TestListInterfaces:
         assert (await client.get(inst(project_id, "missing", "interfaces"))).status_code == 404
 
 
+class TestCreateWithNetworkInterfaces:
+    """A create plans its ports' addresses as attach_interface does (networks/service.plan_addresses)."""
+
+    async def test_subnet_any_subnet_and_an_exact_address(self, client, project_id):
+        network_id, subnet_id = await private_net(client, project_id)
+        instance_id = await create_instance(client, project_id, interfaces=[
+            {"type": "subnet", "network_id": network_id, "subnet_id": subnet_id},
+            {"type": "any_subnet", "network_id": network_id, "ip_address": "10.30.0.77"},
+            {"type": "any_subnet", "network_id": network_id}])
+        body = await interfaces(client, project_id, instance_id)
+        addresses = [a["ip_address"] for i in body["results"] for a in i["ip_assignments"]]
+        assert len(set(addresses)) == 3 and addresses[1] == "10.30.0.77"
+        assert all(ipaddress.ip_address(a) in ipaddress.ip_network("10.30.0.0/24") for a in addresses)
+
+    @pytest.mark.parametrize("interface, status", [
+        ({"type": "subnet", "subnet_id": "SUBNET"}, 400),  # network_id is required
+        ({"type": "subnet", "network_id": "NETWORK", "subnet_id": "OTHER_SUBNET"}, 404),
+        ({"type": "subnet", "network_id": "NETWORK"}, 400),  # subnet_id is required
+        ({"type": "any_subnet"}, 400),
+        ({"type": "any_subnet", "network_id": "missing"}, 404),
+        ({"type": "any_subnet", "network_id": "NETWORK", "ip_address": "10.99.0.5"}, 400),  # in no subnet
+        ({"type": "any_subnet", "network_id": "NETWORK", "ip_address": "10.30.0.0"}, 400),  # the network address
+        ({"type": "any_subnet", "network_id": "NETWORK", "ip_address": "not-an-ip"}, 400),
+        ({"type": "any_subnet", "network_id": "NETWORK", "ip_family": "ipv6"}, 400),  # no IPv6 subnet
+        ({"type": "reserved_fixed_ip"}, 400),
+    ])
+    async def test_bad_interfaces_are_4xx_and_create_nothing(self, client, project_id, runtime, interface, status):
+        network_id, subnet_id = await private_net(client, project_id)
+        _, other_subnet = await private_net(client, project_id, cidr="10.40.0.0/24", name="other")
+        names = {"NETWORK": network_id, "SUBNET": subnet_id, "OTHER_SUBNET": other_subnet}
+        interface = {k: names.get(v, v) for k, v in interface.items()}
+        r = await client.post(f"/v2/instances/{project_id}/{REGION}", json={
+            "flavor": "g1-standard-1-2", "name": "vm-1", "interfaces": [interface],
+            "volumes": [{"source": "image", "image_id": "3a4b3c7e-7a0c-4c51-9f7e-0b6f9d1c0001", "size": 10}]})
+        assert r.status_code == status, r.text
+        assert r.json()["exception_class"] and r.json()["request_id"]
+        assert await count_rows(runtime, instances, instances.c.project_id == project_id) == 0
+        assert await count_rows(runtime, ports, ports.c.project_id == project_id) == 0
+
+
 class TestListPortsAndSecurityGroups:
     async def test_ports_and_groups(self, client, project_id):
         web = await create_sg(client, project_id, "web")
