@@ -59,6 +59,7 @@ class Ledger:
     deletes: dict[str, str] = dataclasses.field(default_factory=dict)  # task id -> instance id
     actions: list[str] = dataclasses.field(default_factory=list)
     unknown: int = 0  # mutations whose answer was lost to a kill
+    lost_deletes: set[str] = dataclasses.field(default_factory=set)  # instances whose DELETE answer was lost
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
 
@@ -205,6 +206,7 @@ def drive(http: httpx.Client, n: int, project: int, network: str, subnet: str, l
         except Down:
             with ledger.lock:
                 ledger.unknown += 1
+                ledger.lost_deletes.add(instance)
             return
         if r.status_code == 200:
             with ledger.lock:
@@ -336,6 +338,9 @@ def check_invariants(db: dict[str, list[Any]], project: int, ledger: Ledger, quo
     inv.check("unique IPs", len(addresses) == len(set(addresses)))
     # 6. no lost or undone work
     deleted = {instance for task_id, instance in ledger.deletes.items() if tasks[task_id]["state"] == "FINISHED"}
+    # a DELETE whose answer a kill lost may have been committed all the same: then its task says so
+    deleted |= {t["resource_id"] for t in tasks.values() if t["task_type"] == "delete_vm" and t["state"] == "FINISHED"
+                and t["resource_id"] in ledger.lost_deletes}
     for task_id, name in ledger.creates.items():
         task = tasks.get(task_id)
         inv.check("accepted create recorded", task is not None, task_id)
