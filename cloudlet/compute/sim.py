@@ -62,6 +62,9 @@ class SimulatedDriver:
     def hosts(self) -> list[HostInfo]:
         return list(self._hosts)
 
+    def waits(self, operation: str) -> bool:
+        return self.timings[operation] > 0
+
     async def _take(self, operation: str, share: float = 1.0) -> None:
         seconds = self.timings[operation] * share
         if seconds > 0:

@@ -1,5 +1,8 @@
 """Task handlers for instances: load state, call the driver (no transaction open), record the outcome.
 
+A create whose driver does not wait (``driver.waits("create")`` is false: the simulator's instant profile)
+runs all three in one transaction: nobody could see the states in between, and it saves a COMMIT.
+
 Each handler can be re-run from the start after a crash: scheduling keeps a host already chosen,
 the driver's create/delete are idempotent, and the final transaction checks the lease.
 """
@@ -98,34 +101,48 @@ async def _undo_create(ctx: TaskContext, conn: Conn, error: str) -> None:
 
 @register(TaskType.CREATE_VM, on_error=_undo_create)
 async def create_vm(ctx: TaskContext) -> None:
+    if not ctx.driver.waits("create"):  # nothing to wait for (the instant profile): one transaction does it all
+        async with ctx.db.transaction() as conn:
+            row, spec = await _place(conn, ctx)
+            await ctx.driver.create(spec, StepContext())
+            await _finish_create(conn, ctx, row)
+        return
     async with ctx.db.transaction() as conn:
-        row = await _load(conn, ctx)
-        if row.host is None:
-            policy, group_hosts = None, set()
-            if row.servergroup_id:
-                group = await servergroup_repository.get_for_update(conn, row.servergroup_id)
-                if group is not None:
-                    policy = group.policy
-                    group_hosts = await servergroup_repository.member_hosts(conn, row.servergroup_id,
-                                                                            excluding=row.id)
-            host = choose_host(ctx.driver.hosts(), await repository.host_usage(conn), vcpus=row.vcpus,
-                               ram=row.ram, policy=policy, group_hosts=group_hosts)
-            await repository.set_state(conn, row.id, vm_state=VmState.BUILDING, task_state="networking", host=host)
-            spec = dataclasses.replace(await instance_spec(conn, row), host=host)
-        else:
-            spec = await instance_spec(conn, row)
+        row, spec = await _place(conn, ctx)
     await ctx.driver.create(spec, progress_reporter(ctx, row.id))
     async with ctx.db.transaction() as conn:
-        attached = await volume_repository.attached_to(conn, [row.id])
-        await volume_repository.set_status(conn, [v.id for v in attached], "in-use", attached_at=utcnow())
-        await repository.set_state(conn, row.id, vm_state=VmState.ACTIVE, task_state=None,
-                                   release_lock_of=ctx.task_id, boot_secrets=None)
-        await ctx.finish(conn, resources=created_resources(
-            instances=[row.id],
-            volumes=[v.id for v in attached if v.creator_task_id == ctx.task_id],
-            ports=list(ctx.data.get("ports", [])),
-            floatingips=list(ctx.data.get("floatingips", [])),
-        ))
+        await _finish_create(conn, ctx, row)
+
+
+async def _place(conn: Conn, ctx: TaskContext) -> tuple[Any, InstanceSpec]:
+    """The instance's host (chosen now unless an earlier attempt did) and what the driver needs to build it."""
+    row = await _load(conn, ctx)
+    if row.host is not None:
+        return row, await instance_spec(conn, row)
+    policy, group_hosts = None, set()
+    if row.servergroup_id:
+        group = await servergroup_repository.get_for_update(conn, row.servergroup_id)
+        if group is not None:
+            policy = group.policy
+            group_hosts = await servergroup_repository.member_hosts(conn, row.servergroup_id, excluding=row.id)
+    host = choose_host(ctx.driver.hosts(), await repository.host_usage(conn), vcpus=row.vcpus,
+                       ram=row.ram, policy=policy, group_hosts=group_hosts)
+    await repository.set_state(conn, row.id, vm_state=VmState.BUILDING, task_state="networking", host=host)
+    return row, dataclasses.replace(await instance_spec(conn, row), host=host)
+
+
+async def _finish_create(conn: Conn, ctx: TaskContext, row: Any) -> None:
+    """The built instance ACTIVE, its volumes in use, its lock released and its task FINISHED, together."""
+    attached = await volume_repository.attached_to(conn, [row.id])
+    await volume_repository.set_status(conn, [v.id for v in attached], "in-use", attached_at=utcnow())
+    await repository.set_state(conn, row.id, vm_state=VmState.ACTIVE, task_state=None,
+                               release_lock_of=ctx.task_id, boot_secrets=None)
+    await ctx.finish(conn, resources=created_resources(
+        instances=[row.id],
+        volumes=[v.id for v in attached if v.creator_task_id == ctx.task_id],
+        ports=list(ctx.data.get("ports", [])),
+        floatingips=list(ctx.data.get("floatingips", [])),
+    ))
 
 
 # --- delete_vm -----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pytest
 from gcore.types.cloud import Instance, TaskIDList
 
 from cloudlet.compute.base import DriverInfo
+from cloudlet.compute.sim import CREATE_PHASES
 from cloudlet.config import Settings
 from tests.api.instances.test_create import create
 from tests.conftest import ADMIN_TOKEN, LifespanApp, database_url
@@ -326,6 +327,20 @@ class TestDeprecatedV1Actions:
 
 class TestWhileRunning:
     """Under the ``fast`` profile: what a client sees while the task runs, and the lock it holds."""
+
+    async def test_a_create_shows_its_build_phases_until_it_ends(self, fast_client, fast_project):
+        # the driver waits here, so placement and each phase commit on their own (instant: one transaction)
+        task = await create(fast_client, fast_project, name="built-1")
+        seen = set()
+        while task["state"] not in ("FINISHED", "ERROR"):
+            r = await fast_client.get(f"/v1/instances/{fast_project}/1", params={"name": "built-1"})
+            seen |= {(i["status"], i["task_state"]) for i in r.json()["results"]}
+            await asyncio.sleep(0.01)
+            task = (await fast_client.get(f"/v1/tasks/{task['id']}")).json()
+        assert task["state"] == "FINISHED", task.get("error")
+        assert seen & {("BUILD", phase) for phase in CREATE_PHASES}, seen
+        (instance_id,) = task["created_resources"]["instances"]
+        assert state_of(await get_instance(fast_client, fast_project, instance_id)) == ("ACTIVE", "active", None, None)
 
     async def test_each_action_shows_nova_states_until_it_ends(self, fast_client, fast_project):
         instance_id = await new_instance(fast_client, fast_project)
