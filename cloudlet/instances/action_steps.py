@@ -76,12 +76,7 @@ async def _resize_host(conn: Conn, hosts: list[HostInfo], row: Any, flavor: Any)
     try:
         return choose_host([h for h in hosts if h.name == row.host], usage, vcpus=flavor.vcpus, ram=flavor.ram)
     except NoValidHost:
-        policy, group_hosts = None, set()
-        if row.servergroup_id:
-            group = await servergroup_repository.get_for_update(conn, row.servergroup_id)
-            if group is not None:
-                policy = group.policy
-                group_hosts = await servergroup_repository.member_hosts(conn, row.servergroup_id, excluding=row.id)
+        policy, group_hosts = await servergroup_repository.placement_policy(conn, row)
         return choose_host(hosts, usage, vcpus=flavor.vcpus, ram=flavor.ram, policy=policy,
                            group_hosts=group_hosts)
 

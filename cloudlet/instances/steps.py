@@ -119,12 +119,7 @@ async def _place(conn: Conn, ctx: TaskContext) -> tuple[Any, InstanceSpec]:
     row = await _load(conn, ctx)
     if row.host is not None:
         return row, await instance_spec(conn, row)
-    policy, group_hosts = None, set()
-    if row.servergroup_id:
-        group = await servergroup_repository.get_for_update(conn, row.servergroup_id)
-        if group is not None:
-            policy = group.policy
-            group_hosts = await servergroup_repository.member_hosts(conn, row.servergroup_id, excluding=row.id)
+    policy, group_hosts = await servergroup_repository.placement_policy(conn, row)
     host = choose_host(ctx.driver.hosts(), await repository.host_usage(conn), vcpus=row.vcpus,
                        ram=row.ram, policy=policy, group_hosts=group_hosts)
     await repository.set_state(conn, row.id, vm_state=VmState.BUILDING, task_state="networking", host=host)

@@ -29,6 +29,16 @@ async def member_hosts(conn: Conn, group_id: str, *, excluding: str) -> set[str]
     return {r.host for r in rows}
 
 
+async def placement_policy(conn: Conn, instance: Any) -> tuple[str | None, set[str]]:
+    """The policy of the instance's server group and the hosts its other members run on (none: no group);
+    the group stays locked until the placement commits."""
+    if instance.servergroup_id:
+        group = await get_for_update(conn, instance.servergroup_id)
+        if group is not None:
+            return group.policy, await member_hosts(conn, instance.servergroup_id, excluding=instance.id)
+    return None, set()
+
+
 async def list_groups(conn: Conn, scope: Scope) -> list[Any]:
     return list((await conn.execute(sa.select(servergroups).where(
         servergroups.c.project_id == scope.project_id, servergroups.c.region_id == scope.region_id)
