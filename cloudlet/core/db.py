@@ -89,11 +89,11 @@ class _SyncConn:
         return self._conn.scalar(statement, parameters)
 
     async def first_value(self, sql: str, params: tuple[Any, ...]) -> Any:
-        row = self._conn.connection.driver_connection.execute(sql, params).fetchone()
+        row = self._driver.execute(sql, params).fetchone()
         return None if row is None else row[0]
 
     async def raw_rows(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        return self._conn.connection.driver_connection.execute(sql, params).fetchall()  # type: ignore[no-any-return]
+        return self._driver.execute(sql, params).fetchall()
 
 
 class _AsyncConn:

@@ -31,7 +31,6 @@ from cloudlet.instances.tag_rules import check_count, check_items
 from cloudlet.naming import service as naming_service
 from cloudlet.networks import repository as network_repository
 from cloudlet.networks import service as network_service
-from cloudlet.networks.service import AddressPlan
 from cloudlet.quotas import service as quota_service
 from cloudlet.security_groups import repository as sg_repository
 from cloudlet.security_groups import service as sg_service
@@ -57,7 +56,7 @@ class VolumePlan:
 @dataclasses.dataclass(slots=True)
 class InterfacePlan:
     request: InterfaceRequest
-    addresses: AddressPlan | None  # a new port's network and subnets (None: a reserved fixed IP's port)
+    addresses: network_service.AddressPlan | None  # a new port's network and subnets (None: a reserved fixed IP's port)
     security_group_ids: list[str]
     reserved_port: Any = None
     existing_floating: Any = None

@@ -109,12 +109,6 @@ async def used_counts(conn: Conn, subnet_ids: list[str]) -> dict[str, int]:
     return out
 
 
-def ip_versions(ip_family: str | None, subnets: list[Any]) -> tuple[int, ...]:
-    """The IP versions an interface's ``ip_family`` asks for; without one, IPv4 if the network has it."""
-    family = ip_family or ("ipv4" if any(s.ip_version == 4 for s in subnets) else "ipv6")
-    return {"ipv4": (4,), "ipv6": (6,), "dual": (4, 6)}[family]
-
-
 async def pick_subnet(conn: Conn, subnets: list[Any], *, family: int, field: str,
                       prefer: set[str] | frozenset[str] = frozenset()) -> Any:
     """The subnet of ``family`` to take an address from: one in ``prefer`` that still has room

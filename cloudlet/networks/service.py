@@ -144,6 +144,11 @@ class AddressPlan:
     subnets: list[tuple[Any, str | None]]
 
 
+def _family(ip_family: str | None, subnets: list[Any]) -> list[int]:
+    family = ip_family or ("ipv4" if any(s.ip_version == 4 for s in subnets) else "ipv6")
+    return {"ipv4": [4], "ipv6": [6], "dual": [4, 6]}[family]
+
+
 async def plan_addresses(conn: Conn, scope: Scope, *, kind: str, field: str, network_id: str | None = None,
                          subnet_id: str | None = None, ip_family: str | None = None, ip_address: str | None = None,
                          prefer: set[str] | frozenset[str] = frozenset()) -> AddressPlan:
@@ -157,7 +162,7 @@ async def plan_addresses(conn: Conn, scope: Scope, *, kind: str, field: str, net
             raise ValidationError.for_field(field, "This region has no external network")
         subnets = await repository.subnets_of(conn, network.id)
         chosen = [await ipam.pick_subnet(conn, subnets, family=f, field=field, prefer=prefer)
-                  for f in ipam.ip_versions(ip_family, subnets)]
+                  for f in _family(ip_family, subnets)]
         return AddressPlan(network, [(s, None) for s in chosen])
     if kind == "subnet":
         if not subnet_id:
@@ -190,7 +195,7 @@ async def plan_addresses(conn: Conn, scope: Scope, *, kind: str, field: str, net
     if not subnets:
         raise ValidationError.for_field(f"{field}.network_id", f"Network {network.id} has no subnet")
     chosen = [await ipam.pick_subnet(conn, subnets, family=f, field=field, prefer=prefer)
-              for f in ipam.ip_versions(ip_family, subnets)]
+              for f in _family(ip_family, subnets)]
     return AddressPlan(network, [(s, None) for s in chosen])
 
 
