@@ -1,7 +1,7 @@
-"""Check response bodies against the upstream Gcore OpenAPI (shared/reference/gcore-cloud-instances.openapi.yaml).
+"""Check response bodies against the upstream Gcore OpenAPI (gcore-cloud-instances.openapi.yaml).
 
-The file sits in the project's shared/ folder, beside the repository (``CLOUDLET_REFERENCE_DIR`` overrides
-where). Without it the check skips with a reason.
+A copy of the project's shared/reference files sits in tests/reference, so a clone alone runs these checks
+(``CLOUDLET_REFERENCE_DIR`` points them elsewhere). Without the file the check skips with a reason.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-REFERENCE_DIR = Path(os.environ.get("CLOUDLET_REFERENCE_DIR")
-                     or Path(__file__).resolve().parents[1].parent / "shared" / "reference")
+REFERENCE_DIR = Path(os.environ.get("CLOUDLET_REFERENCE_DIR") or Path(__file__).resolve().parent / "reference")
 SPEC = REFERENCE_DIR / "gcore-cloud-instances.openapi.yaml"
 
 

@@ -84,7 +84,8 @@ def chromium() -> Iterator[DevTools]:
         os.dup2(to_browser_r, 3)
         os.dup2(from_browser_w, 4)
 
-    with tempfile.TemporaryDirectory(prefix="cloudlet-chromium-") as profile:
+    # Chromium's helper processes may still write to the profile while it is removed
+    with tempfile.TemporaryDirectory(prefix="cloudlet-chromium-", ignore_cleanup_errors=True) as profile:
         process = subprocess.Popen(
             [str(CHROMIUM), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
              "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--remote-debugging-pipe",

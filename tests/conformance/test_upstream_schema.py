@@ -1,6 +1,6 @@
 """Conformance: a representative call of every instance-group endpoint (endpoints.md: the 43 product endpoints
 and the 6 task endpoints; ``endpoints.json`` lists them), each answer validated against the response schema
-that Gcore's own OpenAPI declares for it (shared/reference/gcore-cloud-instances.openapi.yaml).
+that Gcore's own OpenAPI declares for it (tests/reference/gcore-cloud-instances.openapi.yaml).
 
 Without that file the tests skip, saying where they looked (``CLOUDLET_REFERENCE_DIR`` moves it).
 Where Gcore's OpenAPI disagrees with what Gcore's API really sends (and so what the SDKs parse), ``PATCHES``
